@@ -1,0 +1,38 @@
+"""``python -m agent``: the Parley worker.
+
+- ``python -m agent start|dev|connect ...``: the livekit-agents CLI (``start`` in production).
+- ``python -m agent schema [--markdown]``: the room-config JSON Schema (or a field table).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .config import ParleyError, resolve
+from .config.defaults import worker_layers
+from .config.schema import field_table, json_schema
+from .settings import WorkerSettings, load_env_files
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:2] == ["schema"]:
+        print(field_table() if "--markdown" in argv else json_schema())
+        return 0
+    load_env_files()
+    settings = WorkerSettings.from_env()
+    try:
+        # Fail at start-up, not in the first room, when the worker's own defaults are wrong.
+        resolve(worker_layers(settings))
+    except ParleyError as e:
+        print(f"parley: invalid worker default config: {e}", file=sys.stderr)
+        return 2
+    from livekit.agents import cli
+
+    from .worker import create_server
+
+    cli.run_app(create_server(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,177 @@
+"""The room config: what a room asks Parley to be. Version 1.
+
+Every field is optional except where a mode needs it; defaults give a working assistant.
+Models forbid unknown keys so a typo is an error that names the field, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+CONFIG_VERSION = 1
+
+Provider = Literal["openai", "google"]
+"""Cloud providers a pipeline stage can use. The offline stack joins this list later."""
+
+LanguageTag = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="BCP-47 language tag such as `en`, `es` or `pt-BR`.",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- pipeline ------------------------------------------------------------------------------
+
+
+class RealtimePipeline(_Strict):
+    """An end-to-end speech-to-speech model: lowest latency, keeps tone of voice."""
+
+    kind: Literal["realtime"]
+    provider: Provider = Field(description="`openai` (OpenAI Realtime) or `google` (Gemini Live).")
+    model: str | None = Field(
+        default=None,
+        description="Provider model id; default `gpt-realtime` (openai) or the plugin's "
+        "default Gemini Live model (google).",
+    )
+    voice: str | None = Field(
+        default=None, description="Provider voice name; default `marin` (openai), `Puck` (google)."
+    )
+
+
+class STTStage(_Strict):
+    provider: Provider = Field(default="openai", description="Speech-to-text provider.")
+    model: str | None = Field(default=None, description="STT model id; provider default if unset.")
+
+
+class LLMStage(_Strict):
+    provider: Provider = Field(default="openai", description="Language-model provider.")
+    model: str | None = Field(default=None, description="LLM model id; provider default if unset.")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
+
+
+class TTSStage(_Strict):
+    provider: Provider = Field(default="openai", description="Text-to-speech provider.")
+    model: str | None = Field(default=None, description="TTS model id; provider default if unset.")
+    voice: str | None = Field(default=None, description="TTS voice; provider default if unset.")
+
+
+class CascadePipeline(_Strict):
+    """Speech-to-text → language model → text-to-speech: inspectable, each stage swappable."""
+
+    kind: Literal["cascade"]
+    stt: STTStage = Field(default_factory=STTStage, description="Speech-to-text stage.")
+    llm: LLMStage = Field(default_factory=LLMStage, description="Language-model stage.")
+    tts: TTSStage = Field(default_factory=TTSStage, description="Text-to-speech stage.")
+
+
+Pipeline = Annotated[RealtimePipeline | CascadePipeline, Field(discriminator="kind")]
+
+
+# --- turn-taking ---------------------------------------------------------------------------
+
+
+class Endpointing(_Strict):
+    min_delay: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10.0,
+        description="Seconds of silence before a turn may end (livekit default 0.5).",
+    )
+    max_delay: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=30.0,
+        description="Longest wait for the end-of-turn model before ending the turn (default 3).",
+    )
+
+
+class Interruption(_Strict):
+    enabled: bool | None = Field(default=None, description="Whether the user can barge in.")
+    min_duration: float | None = Field(
+        default=None, ge=0.0, le=5.0, description="Seconds of user speech that interrupt the agent."
+    )
+    min_words: int | None = Field(
+        default=None, ge=0, le=20, description="Words of user speech that interrupt the agent."
+    )
+
+
+class TurnTaking(_Strict):
+    """Local turn handling (cascade). Realtime providers detect turns on their side."""
+
+    endpointing: Endpointing = Field(default_factory=Endpointing, description="End of turn.")
+    interruption: Interruption = Field(default_factory=Interruption, description="Barge-in.")
+
+
+# --- modes ---------------------------------------------------------------------------------
+
+
+class InterpreterOptions(_Strict):
+    languages: dict[str, LanguageTag] = Field(
+        default_factory=dict,
+        description="Participant identity → language; the participant attribute `language` "
+        "overrides it.",
+    )
+
+
+class MeetingOptions(_Strict):
+    wake_name: str = Field(
+        default="Parley",
+        min_length=2,
+        max_length=40,
+        description="Name that addresses the assistant at the start of an utterance.",
+    )
+    notes_dir: str | None = Field(default=None, description="Directory the notes are written to.")
+    webhook_url: HttpUrl | None = Field(default=None, description="Where the notes are POSTed.")
+
+
+class IntakeOptions(_Strict):
+    questions: list[str] = Field(
+        default_factory=list, description="Questions the intake agent walks the caller through."
+    )
+
+
+Mode = Literal["assistant", "interpreter", "meeting", "intake"]
+IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant"})
+
+
+class RoomConfig(_Strict):
+    """What one room asks Parley to be."""
+
+    version: Literal[1] = Field(default=CONFIG_VERSION, description="Room-config schema version.")
+    mode: Mode = Field(
+        default="assistant",
+        description="`assistant` (answers the user), `interpreter`, `meeting` or `intake`.",
+    )
+    pipeline: Pipeline = Field(
+        default_factory=lambda: RealtimePipeline(kind="realtime", provider="openai"),
+        description="How speech becomes an answer: `realtime` or `cascade`.",
+    )
+    instructions: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="System instructions; the mode's default prompt if unset.",
+    )
+    language: LanguageTag = Field(default="en", description="Language the agent speaks.")
+    greeting: str | None = Field(
+        default=None,
+        max_length=2_000,
+        description="Spoken when the agent joins; nothing is said if unset.",
+    )
+    turn_taking: TurnTaking = Field(default_factory=TurnTaking, description="Turn handling.")
+    interpreter: InterpreterOptions = Field(
+        default_factory=InterpreterOptions, description="Options of the `interpreter` mode."
+    )
+    meeting: MeetingOptions = Field(
+        default_factory=MeetingOptions, description="Options of the `meeting` mode."
+    )
+    intake: IntakeOptions = Field(
+        default_factory=IntakeOptions, description="Options of the `intake` mode."
+    )

@@ -1,0 +1,31 @@
+"""The assistant mode: one agent that answers the participant it hears."""
+
+from __future__ import annotations
+
+from livekit.agents import Agent
+
+from ..config.models import RealtimePipeline, RoomConfig
+
+DEFAULT_INSTRUCTIONS = (
+    "You are Parley, a helpful voice assistant. Answer briefly and clearly, in plain spoken "
+    "language without lists or markup. Reply in the language with code {language}."
+)
+
+
+class Assistant(Agent):
+    def __init__(self, config: RoomConfig) -> None:
+        super().__init__(
+            instructions=config.instructions or DEFAULT_INSTRUCTIONS.format(language=config.language)
+        )
+        self._config = config
+
+    async def on_enter(self) -> None:
+        greeting = self._config.greeting
+        if not greeting:
+            return
+        if isinstance(self._config.pipeline, RealtimePipeline):
+            # A realtime model has no separate TTS to read a fixed text: ask it to say it.
+            self.session.generate_reply(instructions=f"Greet the user by saying: {greeting}")
+        else:
+            self.session.say(greeting)
+

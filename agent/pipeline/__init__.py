@@ -1,0 +1,1 @@
+"""Pipelines: what turns a room config's `pipeline` into livekit-agents components."""

@@ -1,0 +1,125 @@
+"""Which provider endpoint each pipeline stage talks to, the key it needs, and checks of both.
+
+Checked before the session starts so a room learns "set OPENAI_API_KEY" or "cannot reach
+127.0.0.1:9" as a ``parley.error`` instead of a silent agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from ..config.errors import ErrorCode, ParleyError
+from ..config.models import CascadePipeline, Provider, RealtimePipeline
+from ..settings import env_value
+
+Stage = Literal["realtime", "stt", "llm", "tts"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    label: str
+    key_env: str
+    """Env var holding the credential."""
+    url_env: str | None
+    """Env var that redirects the endpoint (gateways, proxies, local fakes)."""
+    default_url: str
+
+    def url(self) -> str:
+        return (env_value(self.url_env) if self.url_env else None) or self.default_url
+
+    def host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.url())
+        default_port = 443 if parts.scheme in ("https", "wss") else 80
+        return parts.hostname or "", parts.port or default_port
+
+
+_OPENAI = Endpoint("OpenAI API", "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")
+_GEMINI = Endpoint(
+    "Gemini API",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "https://generativelanguage.googleapis.com",
+)
+# Google Cloud Speech and Text-to-Speech use service-account credentials, not an API key.
+_GOOGLE_STT = Endpoint(
+    "Google Cloud Speech-to-Text",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    None,
+    "https://speech.googleapis.com",
+)
+_GOOGLE_TTS = Endpoint(
+    "Google Cloud Text-to-Speech",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    None,
+    "https://texttospeech.googleapis.com",
+)
+
+_ENDPOINTS: dict[tuple[Provider, Stage], Endpoint] = {
+    ("openai", "realtime"): _OPENAI,
+    ("openai", "stt"): _OPENAI,
+    ("openai", "llm"): _OPENAI,
+    ("openai", "tts"): _OPENAI,
+    ("google", "realtime"): _GEMINI,
+    ("google", "llm"): _GEMINI,
+    ("google", "stt"): _GOOGLE_STT,
+    ("google", "tts"): _GOOGLE_TTS,
+}
+
+
+@dataclass(frozen=True)
+class Use:
+    """One stage of the pipeline and the endpoint it uses."""
+
+    field: str
+    endpoint: Endpoint
+
+
+def uses(pipeline: RealtimePipeline | CascadePipeline) -> list[Use]:
+    if isinstance(pipeline, RealtimePipeline):
+        return [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]
+    stages: list[tuple[Stage, Provider]] = [
+        ("stt", pipeline.stt.provider),
+        ("llm", pipeline.llm.provider),
+        ("tts", pipeline.tts.provider),
+    ]
+    return [Use(f"pipeline.{stage}.provider", _ENDPOINTS[(p, stage)]) for stage, p in stages]
+
+
+def require_credentials(pipeline: RealtimePipeline | CascadePipeline) -> None:
+    for use in uses(pipeline):
+        if env_value(use.endpoint.key_env) is None:
+            raise ParleyError(
+                ErrorCode.MISSING_CREDENTIALS,
+                use.field,
+                f"{use.field} uses the {use.endpoint.label}, but {use.endpoint.key_env} is not "
+                f"set on the worker: set it (in the environment or .env) or choose another "
+                "provider.",
+            )
+
+
+async def ensure_reachable(
+    pipeline: RealtimePipeline | CascadePipeline, timeout: float = 3.0
+) -> None:
+    """TCP-connects to each distinct endpoint at once; the first failure is the room's error."""
+    distinct = {use.endpoint.host_port(): use for use in uses(pipeline)}
+    await asyncio.gather(*(_probe(use, addr, timeout) for addr, use in distinct.items()))
+
+
+async def _probe(use: Use, addr: tuple[str, int], timeout: float) -> None:
+    host, port = addr
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError) as e:
+        reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        hint = f"check {use.endpoint.url_env} and" if use.endpoint.url_env else "check"
+        raise ParleyError(
+            ErrorCode.PROVIDER_UNREACHABLE,
+            use.field,
+            f"cannot reach the {use.endpoint.label} at {host}:{port} ({reason}): "
+            f"{hint} the worker's network.",
+        ) from None
+    writer.close()

@@ -1,0 +1,51 @@
+"""Worker-level settings from the environment (``.env`` / ``.env.local`` are loaded first)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from pydantic import BaseModel, Field
+
+DEFAULT_AGENT_NAME = "parley"
+
+
+def load_env_files(root: Path | None = None) -> None:
+    """Loads ``.env`` then ``.env.local``; variables already set in the environment win."""
+    base = root or Path.cwd()
+    for name in (".env.local", ".env"):
+        load_dotenv(base / name, override=False)
+
+
+def env_value(name: str) -> str | None:
+    """A non-empty environment variable, or None: an empty key counts as missing."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+class WorkerSettings(BaseModel):
+    agent_name: str = Field(description="LIVEKIT_AGENT_NAME: explicit-dispatch name.")
+    http_port: int = Field(description="PARLEY_HTTP_PORT: health (and metrics) port.")
+    load_threshold: float = Field(description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
+                                  "worker takes no new rooms; `inf` disables.")
+    idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
+    default_config: str | None = Field(description="PARLEY_DEFAULT_CONFIG: room-config JSON.")
+    config_file: Path | None = Field(description="PARLEY_CONFIG_FILE: room-config JSON file.")
+    error_grace_s: float = Field(description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
+                                 "agent stays so clients can read `parley.error`.")
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        idle = env_value("PARLEY_IDLE_PROCESSES")
+        config_file = env_value("PARLEY_CONFIG_FILE")
+        return cls(
+            agent_name=env_value("LIVEKIT_AGENT_NAME") or DEFAULT_AGENT_NAME,
+            http_port=int(env_value("PARLEY_HTTP_PORT") or 8081),
+            load_threshold=float(env_value("PARLEY_LOAD_THRESHOLD") or 0.7),
+            idle_processes=int(idle) if idle else None,
+            default_config=env_value("PARLEY_DEFAULT_CONFIG"),
+            config_file=Path(config_file) if config_file else None,
+            error_grace_s=float(env_value("PARLEY_ERROR_GRACE_S") or 5.0),
+        )

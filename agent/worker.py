@@ -1,0 +1,118 @@
+"""The Parley worker: one LiveKit AgentServer; each dispatched room gets its own job process.
+
+A room's bad config or provider failure is reported to that room (``parley.error``) and
+ends only that job: the worker and every other room carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, vad
+from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
+from livekit.plugins import silero
+
+from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
+from .config.defaults import worker_layers
+from .modes import build_agent
+from .pipeline.build import build_session
+from .pipeline.endpoints import ensure_reachable, require_credentials
+from .settings import WorkerSettings
+
+logger = logging.getLogger("parley")
+
+ERROR_ATTRIBUTE = "parley.error"
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Loads models once per job process, not once per room."""
+    proc.userdata["vad"] = silero.VAD.load()
+
+
+def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
+    return resolve(
+        [
+            *worker_layers(settings),
+            Layer("room metadata", ctx.job.room.metadata),
+            Layer("dispatch metadata", ctx.job.metadata),
+        ]
+    )
+
+
+async def report_error(ctx: JobContext, report: ErrorReport, grace_s: float) -> None:
+    """Tells the room what is wrong, then leaves after a grace period so clients can read it."""
+    logger.warning(
+        "room %s: %s at %r: %s", ctx.job.room.name, report.code, report.field, report.message
+    )
+    if not ctx.room.isconnected():
+        await ctx.connect()
+    await ctx.room.local_participant.set_attributes({ERROR_ATTRIBUTE: report.to_attribute()})
+    await asyncio.sleep(grace_s)
+    ctx.shutdown(reason=f"parley.error: {report.code}")
+
+
+async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession:
+    config = room_config(ctx, settings)
+    require_credentials(config.pipeline)
+    # Probe the provider while joining the room, so a healthy room pays no extra latency.
+    reachable = asyncio.create_task(ensure_reachable(config.pipeline))
+    try:
+        await ctx.connect()
+    finally:
+        await reachable
+    vad_model: vad.VAD = ctx.proc.userdata["vad"]
+    try:
+        session = build_session(config, vad_model)
+    except ValueError as e:  # plugins reject bad credentials files and options this way
+        raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
+    watch_session(ctx, session, settings)
+    await session.start(agent=build_agent(config), room=ctx.room)
+    return session
+
+
+def watch_session(ctx: JobContext, session: AgentSession, settings: WorkerSettings) -> None:
+    """Turns provider failures during the session into ``parley.error``."""
+
+    def on_error(ev: ErrorEvent) -> None:
+        if getattr(ev.error, "recoverable", True):
+            return
+        report = ErrorReport(
+            code=ErrorCode.PROVIDER_ERROR,
+            field="pipeline",
+            message=f"the provider failed and could not recover ({type(ev.error).__name__}): "
+            "check the provider's status, key and quota, then dispatch the agent again.",
+        )
+        asyncio.create_task(report_error(ctx, report, settings.error_grace_s))
+
+    def on_close(ev: CloseEvent) -> None:
+        if ev.reason != CloseReason.ERROR:
+            ctx.shutdown(reason=f"session closed: {ev.reason.value}")
+
+    session.on("error", on_error)
+    session.on("close", on_close)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    # Runs in the job process: settings come from the environment the worker passed down.
+    settings = WorkerSettings.from_env()
+    try:
+        await start_room(ctx, settings)
+    except ParleyError as e:
+        await report_error(ctx, e.report, settings.error_grace_s)
+    except Exception:
+        logger.exception("room %s: unexpected error while starting", ctx.job.room.name)
+        report = ErrorReport(
+            code=ErrorCode.INTERNAL_ERROR,
+            field="",
+            message="Parley failed to start in this room; the worker log has the details.",
+        )
+        await report_error(ctx, report, settings.error_grace_s)
+
+
+def create_server(settings: WorkerSettings) -> AgentServer:
+    idle = {} if settings.idle_processes is None else {"num_idle_processes": settings.idle_processes}
+    server = AgentServer(load_threshold=settings.load_threshold, port=settings.http_port, **idle)
+    server.setup_fnc = prewarm
+    server.rtc_session(entrypoint, agent_name=settings.agent_name)
+    return server

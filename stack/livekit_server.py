@@ -1,0 +1,63 @@
+"""The real livekit-server, from ``livekit.yaml`` (ports overridable so tests never collide)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .process import ROOT, ManagedProcess, free_port, port_open
+
+API_KEY = "devkey"
+API_SECRET = "secret"
+
+
+def server_binary() -> str:
+    """Path printed by ``scripts/install-livekit-server`` (builds and caches it if needed)."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install-livekit-server")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class LiveKitServer:
+    process: ManagedProcess
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": API_KEY, "LIVEKIT_API_SECRET": API_SECRET}
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_livekit_server(
+    log_dir: Path, *, isolated_ports: bool = False, timeout: float = 30.0
+) -> LiveKitServer:
+    """Starts livekit-server with ``livekit.yaml``; ``isolated_ports`` picks free ports."""
+    config = yaml.safe_load((ROOT / "livekit.yaml").read_text())
+    if isolated_ports:
+        config["port"] = free_port()
+        config["rtc"]["tcp_port"] = free_port()
+        # A UDP range of its own, derived from the HTTP port so parallel runs differ.
+        start = 51000 + (config["port"] % 40) * 200
+        config["rtc"]["port_range_start"], config["rtc"]["port_range_end"] = start, start + 199
+    path = Path(tempfile.mkdtemp(prefix="parley-lk-")) / "livekit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    process = ManagedProcess(
+        "livekit-server", [server_binary(), "--config", str(path)], log_dir / "livekit-server.log"
+    )
+    port = int(config["port"])
+    process.wait_until(lambda: port_open(port), timeout, "listening")
+    return LiveKitServer(process, port)

@@ -1,0 +1,194 @@
+"""A real LiveKit participant for tests and benchmarks: it speaks a recording, listens to the
+agent, collects ``lk.transcription`` text, and times voice-to-voice from its own side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from livekit import api, rtc
+
+from fakes.audio import read_wav, resample, rms_dbfs
+
+SAMPLE_RATE = 48000
+FRAME_MS = 10
+SILENCE_DBFS = -50.0
+"""Agent frames louder than this count as sound (its idle track carries digital silence)."""
+
+TRANSCRIPTION_TOPIC = "lk.transcription"
+
+
+def token(api_key: str, api_secret: str, room: str, identity: str) -> str:
+    """A join token for one room only."""
+    return (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_name(identity)
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .to_jwt()
+    )
+
+
+async def create_room(
+    url: str, api_key: str, api_secret: str, room: str, *, room_metadata: str = ""
+) -> None:
+    async with api.LiveKitAPI(url.replace("ws", "http", 1), api_key, api_secret) as lk:
+        await lk.room.create_room(api.CreateRoomRequest(name=room, metadata=room_metadata))
+
+
+async def dispatch(
+    url: str, api_key: str, api_secret: str, room: str, agent_name: str, metadata: str = ""
+) -> None:
+    async with api.LiveKitAPI(url.replace("ws", "http", 1), api_key, api_secret) as lk:
+        await lk.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
+        )
+
+
+@dataclass
+class Transcript:
+    identity: str
+    text: str
+    attributes: dict[str, str]
+
+    @property
+    def final(self) -> bool:
+        return self.attributes.get("lk.transcription_final") == "true"
+
+
+@dataclass
+class Participant:
+    room: rtc.Room = field(default_factory=rtc.Room)
+    transcripts: list[Transcript] = field(default_factory=list)
+    agent_audio_frames: int = 0
+    agent_sound_times: list[float] = field(default_factory=list)
+    """Monotonic arrival time of each non-silent agent audio frame."""
+    speech_end: float | None = None
+    """Monotonic time the last frame of the recording was handed to WebRTC."""
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _publishing: asyncio.Task[None] | None = None
+
+    async def join(self, url: str, jwt: str) -> None:
+        self.room.on("track_subscribed", self._on_track)
+        self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_text)
+        await self.room.connect(url, jwt)
+
+    # --- listening ---------------------------------------------------------------------
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track(
+        self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant
+    ) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO and who.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            self._spawn(self._listen(track))
+
+    async def _listen(self, track: rtc.Track) -> None:
+        async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
+            self.agent_audio_frames += 1
+            samples = np.frombuffer(event.frame.data, dtype=np.int16)
+            if rms_dbfs(samples) > SILENCE_DBFS:
+                self.agent_sound_times.append(time.monotonic())
+
+    def _on_text(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        async def read() -> None:
+            text = await reader.read_all()
+            self.transcripts.append(Transcript(identity, text, dict(reader.info.attributes or {})))
+
+        self._spawn(read())
+
+    def agent(self) -> rtc.RemoteParticipant | None:
+        for p in self.room.remote_participants.values():
+            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+                return p
+        return None
+
+    async def wait_for_agent_attribute(self, name: str, timeout: float = 30.0) -> str:
+        """The agent's attribute ``name`` once it is set (e.g. ``lk.agent.state``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            agent = self.agent()
+            if agent is not None and agent.attributes.get(name):
+                return agent.attributes[name]
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the agent did not set attribute {name!r} within {timeout}s")
+
+    async def wait_for_agent_state(self, state: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while await self.wait_for_agent_attribute("lk.agent.state", timeout) != state:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"agent never reached state {state!r}")
+            await asyncio.sleep(0.05)
+
+    def agent_sound_after(self, t: float) -> float | None:
+        return next((s for s in self.agent_sound_times if s > t), None)
+
+    async def wait_for_agent_sound(self, timeout: float = 30.0) -> float:
+        """Seconds from the end of our speech to the first non-silent agent frame after it."""
+        assert self.speech_end is not None, "speak() first"
+        deadline = time.monotonic() + timeout
+        while (first := self.agent_sound_after(self.speech_end)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no agent audio within {timeout}s of the end of our speech")
+            await asyncio.sleep(0.01)
+        return first - self.speech_end
+
+    async def wait_for_transcripts(
+        self, predicate: object, timeout: float = 30.0
+    ) -> list[Transcript]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [t for t in self.transcripts if predicate(t)]  # type: ignore[operator]
+            if found:
+                return found
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no matching transcript within {timeout}s: {self.transcripts}")
+
+    # --- speaking ----------------------------------------------------------------------
+
+    async def speak(self, wav: Path) -> None:
+        """Publishes the recording in real time, then keeps the line open with silence."""
+        samples, rate = read_wav(wav.read_bytes())
+        pcm = resample(samples, rate, SAMPLE_RATE)
+        source = rtc.AudioSource(SAMPLE_RATE, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        await self.room.local_participant.publish_track(track, options)
+        done = asyncio.get_running_loop().create_future()
+        self._publishing = asyncio.create_task(self._stream(source, pcm, done))
+        await done
+
+    async def _stream(
+        self, source: rtc.AudioSource, pcm: np.ndarray, done: asyncio.Future[None]
+    ) -> None:
+        n = SAMPLE_RATE * FRAME_MS // 1000
+        silence = np.zeros(n, dtype=np.int16)
+        start = time.monotonic()
+        i = 0
+        # Paced by the wall clock so "speech end" is when the last word really left us.
+        while True:
+            chunk = pcm[i * n : (i + 1) * n]
+            if chunk.size < n:
+                if not done.done():
+                    self.speech_end = time.monotonic()
+                    done.set_result(None)
+                chunk = np.concatenate([chunk, silence[: n - chunk.size]])
+            await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, n))
+            i += 1
+            await asyncio.sleep(max(0.0, start + i * FRAME_MS / 1000 - time.monotonic()))
+
+    async def leave(self) -> None:
+        for task in [self._publishing, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self.room.disconnect()

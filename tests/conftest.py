@@ -1,0 +1,77 @@
+"""Shared fixtures. Unit tests use none of the processes; integration tests start the real
+livekit-server, the fake providers and the worker once per session, through ``stack``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stack.fakes import FakeProviders, start_fakes
+from stack.livekit_server import LiveKitServer, start_livekit_server
+from stack.process import ROOT
+from stack.worker import WorkerProcess, start_worker
+
+ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS", ROOT / "artifacts"))
+SOUNDS = Path("/usr/share/asterisk/sounds/en")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test is marked by its folder, so `-m unit` / `-m integration` select by category."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder == "integration":
+            item.add_marker(pytest.mark.integration)
+        elif folder in ("unit", "fakes"):
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> Path:
+    path = ARTIFACTS / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def recording() -> Path:
+    """A real recorded English prompt (Debian's asterisk-core-sounds-en-wav)."""
+    path = SOUNDS / "agent-pass.wav"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/setup (installs asterisk-core-sounds-en-wav)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def livekit_server(log_dir: Path) -> Iterator[LiveKitServer]:
+    server = start_livekit_server(log_dir, isolated_ports=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fakes(log_dir: Path) -> Iterator[FakeProviders]:
+    providers = start_fakes(log_dir)
+    yield providers
+    providers.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path
+) -> Iterator[WorkerProcess]:
+    env = {
+        **livekit_server.env(),
+        **fakes.env(),
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+        "PARLEY_LOAD_THRESHOLD": "inf",
+        "PARLEY_ERROR_GRACE_S": "3",
+        "PARLEY_DEFAULT_CONFIG": "",
+        "PARLEY_CONFIG_FILE": "",
+    }
+    process = start_worker(log_dir, env, agent_name="parley-test")
+    yield process
+    process.stop()

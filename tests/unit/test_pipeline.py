@@ -1,0 +1,126 @@
+"""Each pipeline builds the real plugin objects; credentials and reachability are checked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from livekit.agents import vad
+from livekit.plugins import google, openai, silero
+
+from agent.config import ErrorCode, ParleyError, RoomConfig
+from agent.config.models import (
+    CascadePipeline,
+    LLMStage,
+    RealtimePipeline,
+    STTStage,
+    TTSStage,
+    TurnTaking,
+)
+from agent.pipeline.build import build_session, turn_handling
+from agent.pipeline.endpoints import ensure_reachable, require_credentials
+from stack.process import free_port
+
+
+@pytest.fixture(scope="module")
+def vad_model() -> vad.VAD:
+    return silero.VAD.load()
+
+
+@pytest.fixture(autouse=True)
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+
+
+def test_openai_realtime(vad_model: vad.VAD) -> None:
+    pipeline = RealtimePipeline(kind="realtime", provider="openai", voice="cedar")
+    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    assert isinstance(session.llm, openai.realtime.RealtimeModel)
+    assert session.llm.model == "gpt-realtime"
+    assert session.stt is None and session.tts is None
+
+
+def test_google_realtime(vad_model: vad.VAD) -> None:
+    pipeline = RealtimePipeline(kind="realtime", provider="google", model="gemini-live-2.5")
+    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    assert isinstance(session.llm, google.realtime.RealtimeModel)
+    assert session.llm.model == "gemini-live-2.5"
+
+
+def test_openai_cascade(vad_model: vad.VAD) -> None:
+    pipeline = CascadePipeline(
+        kind="cascade",
+        llm=LLMStage(model="gpt-4.1-mini", temperature=0.3),
+        tts=TTSStage(voice="nova"),
+    )
+    session = build_session(RoomConfig(pipeline=pipeline, language="es"), vad_model)
+    assert isinstance(session.stt, openai.STT)
+    assert isinstance(session.llm, openai.LLM) and session.llm.model == "gpt-4.1-mini"
+    assert isinstance(session.tts, openai.TTS)
+    assert session.vad is vad_model
+
+
+def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
+    pipeline = CascadePipeline(kind="cascade", llm=LLMStage(provider="google"))
+    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    assert isinstance(session.llm, google.LLM)
+
+
+def test_turn_handling_passes_only_what_the_room_set() -> None:
+    assert turn_handling(TurnTaking()) == {}
+    options = turn_handling(
+        TurnTaking.model_validate({"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}})
+    )
+    assert options == {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "field", "env"),
+    [
+        (RealtimePipeline(kind="realtime", provider="openai"), "pipeline.provider",
+         "OPENAI_API_KEY"),
+        (RealtimePipeline(kind="realtime", provider="google"), "pipeline.provider",
+         "GOOGLE_API_KEY"),
+        (CascadePipeline(kind="cascade", stt=STTStage(provider="google")),
+         "pipeline.stt.provider", "GOOGLE_APPLICATION_CREDENTIALS"),
+        (CascadePipeline(kind="cascade", llm=LLMStage(provider="google")),
+         "pipeline.llm.provider", "GOOGLE_API_KEY"),
+    ],
+)
+def test_missing_key_names_the_env_var(
+    pipeline: RealtimePipeline | CascadePipeline,
+    field: str,
+    env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(env, "")
+    with pytest.raises(ParleyError) as info:
+        require_credentials(pipeline)
+    report = info.value.report
+    assert (report.code, report.field) == (ErrorCode.MISSING_CREDENTIALS, field)
+    assert env in report.message
+
+
+def test_present_keys_pass() -> None:
+    require_credentials(RealtimePipeline(kind="realtime", provider="openai"))
+
+
+async def test_unreachable_provider_names_the_url_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(ParleyError) as info:
+        await ensure_reachable(RealtimePipeline(kind="realtime", provider="openai"), timeout=2)
+    report = info.value.report
+    assert report.code == ErrorCode.PROVIDER_UNREACHABLE
+    assert "OPENAI_BASE_URL" in report.message
+
+
+async def test_reachable_provider_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    async with server:
+        await ensure_reachable(RealtimePipeline(kind="realtime", provider="openai"))
