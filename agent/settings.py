@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -28,13 +27,17 @@ def env_value(name: str) -> str | None:
 class WorkerSettings(BaseModel):
     agent_name: str = Field(description="LIVEKIT_AGENT_NAME: explicit-dispatch name.")
     http_port: int = Field(description="PARLEY_HTTP_PORT: health (and metrics) port.")
-    load_threshold: float = Field(description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
-                                  "worker takes no new rooms; `inf` disables.")
+    load_threshold: float = Field(
+        description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
+        "worker takes no new rooms; `inf` disables."
+    )
     idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
     default_config: str | None = Field(description="PARLEY_DEFAULT_CONFIG: room-config JSON.")
     config_file: Path | None = Field(description="PARLEY_CONFIG_FILE: room-config JSON file.")
-    error_grace_s: float = Field(description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
-                                 "agent stays so clients can read `parley.error`.")
+    error_grace_s: float = Field(
+        description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
+        "agent stays so clients can read `parley.error`."
+    )
 
     @classmethod
     def from_env(cls) -> WorkerSettings:

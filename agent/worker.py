@@ -52,7 +52,7 @@ async def report_error(ctx: JobContext, report: ErrorReport, grace_s: float) -> 
     ctx.shutdown(reason=f"parley.error: {report.code}")
 
 
-async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession:
+async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession[None]:
     config = room_config(ctx, settings)
     require_credentials(config.pipeline)
     # Probe the provider while joining the room, so a healthy room pays no extra latency.
@@ -71,8 +71,9 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession:
     return session
 
 
-def watch_session(ctx: JobContext, session: AgentSession, settings: WorkerSettings) -> None:
+def watch_session(ctx: JobContext, session: AgentSession[None], settings: WorkerSettings) -> None:
     """Turns provider failures during the session into ``parley.error``."""
+    reporting: set[asyncio.Task[None]] = set()
 
     def on_error(ev: ErrorEvent) -> None:
         if getattr(ev.error, "recoverable", True):
@@ -83,7 +84,9 @@ def watch_session(ctx: JobContext, session: AgentSession, settings: WorkerSettin
             message=f"the provider failed and could not recover ({type(ev.error).__name__}): "
             "check the provider's status, key and quota, then dispatch the agent again.",
         )
-        asyncio.create_task(report_error(ctx, report, settings.error_grace_s))
+        task = asyncio.create_task(report_error(ctx, report, settings.error_grace_s))
+        reporting.add(task)
+        task.add_done_callback(reporting.discard)
 
     def on_close(ev: CloseEvent) -> None:
         if ev.reason != CloseReason.ERROR:
@@ -111,8 +114,12 @@ async def entrypoint(ctx: JobContext) -> None:
 
 
 def create_server(settings: WorkerSettings) -> AgentServer:
-    idle = {} if settings.idle_processes is None else {"num_idle_processes": settings.idle_processes}
-    server = AgentServer(load_threshold=settings.load_threshold, port=settings.http_port, **idle)
+    idle = settings.idle_processes
+    server = AgentServer(
+        load_threshold=settings.load_threshold,
+        port=settings.http_port,
+        num_idle_processes=AgentServer._default_num_idle_processes if idle is None else idle,
+    )
     server.setup_fnc = prewarm
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     return server

@@ -29,9 +29,7 @@ async def _serve(args: argparse.Namespace) -> None:
         site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls)
         await site.start()
         runners.append(runner)
-        server = site._server
-        assert server is not None and server.sockets
-        return int(server.sockets[0].getsockname()[1])
+        return int(runner.addresses[-1][1])
 
     tls = None
     if args.certfile:

@@ -16,7 +16,7 @@ def resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """Linear resampling of int16 mono PCM: good enough for fake provider audio."""
     if src_rate == dst_rate or pcm.size == 0:
         return pcm
-    n_out = int(round(pcm.size * dst_rate / src_rate))
+    n_out = round(pcm.size * dst_rate / src_rate)
     x_out = np.linspace(0, pcm.size - 1, n_out)
     return np.interp(x_out, np.arange(pcm.size), pcm.astype(np.float32)).astype(np.int16)
 
@@ -49,7 +49,9 @@ def speak(text: str, sample_rate: int = 24000, voice: str = "en-us") -> bytes:
     """
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise RuntimeError("espeak-ng is not installed: the fakes need it (apt-get install espeak-ng)")
+        raise RuntimeError(
+            "espeak-ng is not installed: the fakes need it (apt-get install espeak-ng)"
+        )
     wav = subprocess.run(
         [exe, "-v", voice, "-s", "175", "--stdout", text], check=True, capture_output=True
     ).stdout
@@ -61,7 +63,7 @@ def rms_dbfs(pcm: np.ndarray) -> float:
     if pcm.size == 0:
         return -120.0
     rms = float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2)))
-    return 20 * np.log10(max(rms, 1e-9) / 32768.0)
+    return float(20 * np.log10(max(rms, 1e-9) / 32768.0))
 
 
 @dataclass

@@ -36,7 +36,11 @@ class LiveKitServer:
         return f"ws://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": API_KEY, "LIVEKIT_API_SECRET": API_SECRET}
+        return {
+            "LIVEKIT_URL": self.url,
+            "LIVEKIT_API_KEY": API_KEY,
+            "LIVEKIT_API_SECRET": API_SECRET,
+        }
 
     def stop(self) -> None:
         self.process.stop()

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from livekit import api, rtc
@@ -80,15 +82,18 @@ class Participant:
 
     # --- listening ---------------------------------------------------------------------
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _on_track(
         self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant
     ) -> None:
-        if track.kind == rtc.TrackKind.KIND_AUDIO and who.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+        if (
+            track.kind == rtc.TrackKind.KIND_AUDIO
+            and who.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        ):
             self._spawn(self._listen(track))
 
     async def _listen(self, track: rtc.Track) -> None:
@@ -142,11 +147,11 @@ class Participant:
         return first - self.speech_end
 
     async def wait_for_transcripts(
-        self, predicate: object, timeout: float = 30.0
+        self, predicate: Callable[[Transcript], bool], timeout: float = 30.0
     ) -> list[Transcript]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [t for t in self.transcripts if predicate(t)]  # type: ignore[operator]
+            found = [t for t in self.transcripts if predicate(t)]
             if found:
                 return found
             await asyncio.sleep(0.05)
@@ -156,7 +161,7 @@ class Participant:
 
     async def speak(self, wav: Path) -> None:
         """Publishes the recording in real time, then keeps the line open with silence."""
-        samples, rate = read_wav(wav.read_bytes())
+        samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
         pcm = resample(samples, rate, SAMPLE_RATE)
         source = rtc.AudioSource(SAMPLE_RATE, 1)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)

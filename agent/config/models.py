@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-CONFIG_VERSION = 1
+CONFIG_VERSION: Literal[1] = 1
 
 Provider = Literal["openai", "google"]
 """Cloud providers a pipeline stage can use. The offline stack joins this list later."""

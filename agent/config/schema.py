@@ -45,7 +45,7 @@ def _type_name(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         if key in prop:
             return " \\| ".join(_type_name(v, defs) for v in prop[key])
     if "properties" in prop:
-        return prop.get("title", "object")
+        return str(prop.get("title", "object"))
     return str(prop.get("type", "object"))
 
 

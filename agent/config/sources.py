@@ -55,9 +55,7 @@ def parse_layer(layer: Layer) -> JsonObject:
 
 def merge(base: JsonObject, override: Mapping[str, Any]) -> JsonObject:
     """Deep merge; an object whose discriminator changes is replaced, not merged."""
-    if any(
-        k in override and k in base and override[k] != base[k] for k in _DISCRIMINATORS
-    ):
+    if any(k in override and k in base and override[k] != base[k] for k in _DISCRIMINATORS):
         return dict(override)
     out = dict(base)
     for key, value in override.items():
@@ -112,7 +110,7 @@ def _explain(err: ErrorDetails, data: JsonObject, sources: list[str]) -> ParleyE
         return ParleyError(
             ErrorCode.UNSUPPORTED_VERSION,
             field,
-            f"room config version {got} is not supported: set \"version\": 1 (or leave it out).",
+            f'room config version {got} is not supported: set "version": 1 (or leave it out).',
         )
     if field == "mode" and kind == "literal_error":
         return ParleyError(

@@ -15,7 +15,8 @@ DEFAULT_INSTRUCTIONS = (
 class Assistant(Agent):
     def __init__(self, config: RoomConfig) -> None:
         super().__init__(
-            instructions=config.instructions or DEFAULT_INSTRUCTIONS.format(language=config.language)
+            instructions=config.instructions
+            or DEFAULT_INSTRUCTIONS.format(language=config.language)
         )
         self._config = config
 
@@ -28,4 +29,3 @@ class Assistant(Agent):
             self.session.generate_reply(instructions=f"Greet the user by saying: {greeting}")
         else:
             self.session.say(greeting)
-

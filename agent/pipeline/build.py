@@ -38,19 +38,19 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
     )
 
 
-def stt_stage(s: STTStage, language: str) -> stt.STT:
+def stt_stage(s: STTStage, language: str) -> stt.STT[Any]:
     if s.provider == "openai":
         return openai.STT(**present(model=s.model), language=language)
     return google.STT(**present(model=s.model), languages=language)
 
 
-def llm_stage(s: LLMStage) -> llm.LLM:
+def llm_stage(s: LLMStage) -> llm.LLM[Any]:
     if s.provider == "openai":
         return openai.LLM(**present(model=s.model, temperature=s.temperature))
     return google.LLM(**present(model=s.model, temperature=s.temperature))
 
 
-def tts_stage(s: TTSStage, language: str) -> tts.TTS:
+def tts_stage(s: TTSStage, language: str) -> tts.TTS[Any]:
     if s.provider == "openai":
         return openai.TTS(**present(model=s.model, voice=s.voice))
     return google.TTS(**present(model_name=s.model, voice_name=s.voice), language=language)
@@ -68,7 +68,7 @@ def turn_handling(t: TurnTaking) -> TurnHandlingOptions:
     return options
 
 
-def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession:
+def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[None]:
     """An AgentSession wired to the room's pipeline; nothing is connected yet."""
     p = config.pipeline
     if isinstance(p, RealtimePipeline):

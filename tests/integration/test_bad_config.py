@@ -31,8 +31,11 @@ BAD_CONFIGS: dict[str, tuple[str, str, str]] = {
         "unknown_provider",
         "pipeline.provider",
     ),
-    "wrong-type": ('{"turn_taking": {"endpointing": {"min_delay": "soon"}}}', "invalid_value",
-                   "turn_taking.endpointing.min_delay"),
+    "wrong-type": (
+        '{"turn_taking": {"endpointing": {"min_delay": "soon"}}}',
+        "invalid_value",
+        "turn_taking.endpointing.min_delay",
+    ),
     "missing-credentials": (
         json.dumps(CASCADE_GOOGLE_TTS),
         "missing_credentials",
@@ -75,8 +78,9 @@ async def test_bad_room_and_good_room_at_once(
 ) -> None:
     good_config, _ = PIPELINES["openai-realtime"]
     async with (
-        joined_room(livekit_server, worker.agent_name, dispatch_metadata="{nope", prefix="bad")
-        as bad,
+        joined_room(
+            livekit_server, worker.agent_name, dispatch_metadata="{nope", prefix="bad"
+        ) as bad,
         joined_room(
             livekit_server, worker.agent_name, dispatch_metadata=good_config, prefix="good"
         ) as good,

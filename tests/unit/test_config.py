@@ -75,23 +75,38 @@ def test_a_changed_pipeline_kind_replaces_the_lower_pipeline() -> None:
         ('{"mode": "assistant",', ErrorCode.MALFORMED_JSON, ""),
         ("[1, 2]", ErrorCode.MALFORMED_JSON, ""),
         ('{"mode": "karaoke"}', ErrorCode.UNKNOWN_MODE, "mode"),
-        ('{"pipeline": {"kind": "realtime", "provider": "azure"}}', ErrorCode.UNKNOWN_PROVIDER,
-         "pipeline.provider"),
-        ('{"pipeline": {"kind": "cascade", "stt": {"provider": "deepgram"}}}',
-         ErrorCode.UNKNOWN_PROVIDER, "pipeline.stt.provider"),
+        (
+            '{"pipeline": {"kind": "realtime", "provider": "azure"}}',
+            ErrorCode.UNKNOWN_PROVIDER,
+            "pipeline.provider",
+        ),
+        (
+            '{"pipeline": {"kind": "cascade", "stt": {"provider": "deepgram"}}}',
+            ErrorCode.UNKNOWN_PROVIDER,
+            "pipeline.stt.provider",
+        ),
         ('{"pipeline": {"kind": "batch"}}', ErrorCode.INVALID_VALUE, "pipeline.kind"),
         ('{"pipeline": {"kind": "realtime"}}', ErrorCode.INVALID_VALUE, "pipeline.provider"),
         ('{"language": 5}', ErrorCode.INVALID_VALUE, "language"),
         ('{"language": "english please"}', ErrorCode.INVALID_VALUE, "language"),
-        ('{"turn_taking": {"endpointing": {"min_delay": "soon"}}}', ErrorCode.INVALID_VALUE,
-         "turn_taking.endpointing.min_delay"),
-        ('{"turn_taking": {"endpointing": {"min_delay": -1}}}', ErrorCode.INVALID_VALUE,
-         "turn_taking.endpointing.min_delay"),
+        (
+            '{"turn_taking": {"endpointing": {"min_delay": "soon"}}}',
+            ErrorCode.INVALID_VALUE,
+            "turn_taking.endpointing.min_delay",
+        ),
+        (
+            '{"turn_taking": {"endpointing": {"min_delay": -1}}}',
+            ErrorCode.INVALID_VALUE,
+            "turn_taking.endpointing.min_delay",
+        ),
         ('{"langauge": "en"}', ErrorCode.UNKNOWN_FIELD, "langauge"),
         ('{"version": 2}', ErrorCode.UNSUPPORTED_VERSION, "version"),
         ('{"mode": "meeting"}', ErrorCode.MODE_UNAVAILABLE, "mode"),
-        ('{"meeting": {"webhook_url": "not a url"}}', ErrorCode.INVALID_VALUE,
-         "meeting.webhook_url"),
+        (
+            '{"meeting": {"webhook_url": "not a url"}}',
+            ErrorCode.INVALID_VALUE,
+            "meeting.webhook_url",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_the_fix(text: str, code: ErrorCode, field: str) -> None:
@@ -116,9 +131,7 @@ def test_worker_default_follows_the_available_key(monkeypatch: pytest.MonkeyPatc
     assert isinstance(config.pipeline, RealtimePipeline) and config.pipeline.provider == "google"
 
 
-def test_worker_config_file_and_env_layers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_worker_config_file_and_env_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "parley.json"
     path.write_text('{"language": "fr", "greeting": "Bonjour"}')
     monkeypatch.setenv("PARLEY_CONFIG_FILE", str(path))

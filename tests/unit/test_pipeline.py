@@ -71,7 +71,9 @@ def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
 def test_turn_handling_passes_only_what_the_room_set() -> None:
     assert turn_handling(TurnTaking()) == {}
     options = turn_handling(
-        TurnTaking.model_validate({"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}})
+        TurnTaking.model_validate(
+            {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
+        )
     )
     assert options == {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
 
@@ -79,14 +81,26 @@ def test_turn_handling_passes_only_what_the_room_set() -> None:
 @pytest.mark.parametrize(
     ("pipeline", "field", "env"),
     [
-        (RealtimePipeline(kind="realtime", provider="openai"), "pipeline.provider",
-         "OPENAI_API_KEY"),
-        (RealtimePipeline(kind="realtime", provider="google"), "pipeline.provider",
-         "GOOGLE_API_KEY"),
-        (CascadePipeline(kind="cascade", stt=STTStage(provider="google")),
-         "pipeline.stt.provider", "GOOGLE_APPLICATION_CREDENTIALS"),
-        (CascadePipeline(kind="cascade", llm=LLMStage(provider="google")),
-         "pipeline.llm.provider", "GOOGLE_API_KEY"),
+        (
+            RealtimePipeline(kind="realtime", provider="openai"),
+            "pipeline.provider",
+            "OPENAI_API_KEY",
+        ),
+        (
+            RealtimePipeline(kind="realtime", provider="google"),
+            "pipeline.provider",
+            "GOOGLE_API_KEY",
+        ),
+        (
+            CascadePipeline(kind="cascade", stt=STTStage(provider="google")),
+            "pipeline.stt.provider",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ),
+        (
+            CascadePipeline(kind="cascade", llm=LLMStage(provider="google")),
+            "pipeline.llm.provider",
+            "GOOGLE_API_KEY",
+        ),
     ],
 )
 def test_missing_key_names_the_env_var(
