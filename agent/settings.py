@@ -27,9 +27,10 @@ def env_value(name: str) -> str | None:
 class WorkerSettings(BaseModel):
     agent_name: str = Field(description="LIVEKIT_AGENT_NAME: explicit-dispatch name.")
     http_port: int = Field(description="PARLEY_HTTP_PORT: health (and metrics) port.")
-    load_threshold: float = Field(
+    load_threshold: float | None = Field(
         description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
-        "worker takes no new rooms; `inf` disables."
+        "worker takes no new rooms; `inf` disables; unset: livekit-agents' default (0.7 in "
+        "`start`, none in `dev`)."
     )
     idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
     default_config: str | None = Field(description="PARLEY_DEFAULT_CONFIG: room-config JSON.")
@@ -42,11 +43,12 @@ class WorkerSettings(BaseModel):
     @classmethod
     def from_env(cls) -> WorkerSettings:
         idle = env_value("PARLEY_IDLE_PROCESSES")
+        threshold = env_value("PARLEY_LOAD_THRESHOLD")
         config_file = env_value("PARLEY_CONFIG_FILE")
         return cls(
             agent_name=env_value("LIVEKIT_AGENT_NAME") or DEFAULT_AGENT_NAME,
             http_port=int(env_value("PARLEY_HTTP_PORT") or 8081),
-            load_threshold=float(env_value("PARLEY_LOAD_THRESHOLD") or 0.7),
+            load_threshold=float(threshold) if threshold else None,
             idle_processes=int(idle) if idle else None,
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),
             config_file=Path(config_file) if config_file else None,

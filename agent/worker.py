@@ -11,6 +11,7 @@ import logging
 
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, vad
 from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
+from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
 
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
@@ -114,9 +115,10 @@ async def entrypoint(ctx: JobContext) -> None:
 
 
 def create_server(settings: WorkerSettings) -> AgentServer:
-    idle = settings.idle_processes
+    idle, threshold = settings.idle_processes, settings.load_threshold
+    # Unset settings keep livekit-agents' own defaults, which differ between dev and start.
     server = AgentServer(
-        load_threshold=settings.load_threshold,
+        load_threshold=_default_load_threshold if threshold is None else threshold,
         port=settings.http_port,
         num_idle_processes=AgentServer._default_num_idle_processes if idle is None else idle,
     )
