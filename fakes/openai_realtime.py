@@ -115,7 +115,7 @@ class _Tokens:
 class _Response:
     id: str
     trigger: str
-    """"server_vad" when the fake answered a detected turn, "client" for response.create."""
+    """Who asked for it: "server_vad" (a detected turn) or "client" (response.create)."""
     modalities: list[str]
     metadata: Any
     input: _Tokens
