@@ -15,6 +15,8 @@ from stack.livekit_server import LiveKitServer, start_livekit_server
 from stack.process import ROOT
 from stack.worker import WorkerProcess, start_worker
 
+from .integration.rooms import MEASUREMENTS, worker_env
+
 ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS", ROOT / "artifacts"))
 SOUNDS = Path("/usr/share/asterisk/sounds/en")
 
@@ -27,6 +29,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif folder in ("unit", "fakes"):
             item.add_marker(pytest.mark.unit)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if MEASUREMENTS:
+        terminalreporter.section("measured")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -72,15 +81,7 @@ def fakes(log_dir: Path) -> Iterator[FakeProviders]:
 def worker(
     livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path
 ) -> Iterator[WorkerProcess]:
-    env = {
-        **livekit_server.env(),
-        **fakes.env(),
-        "GOOGLE_APPLICATION_CREDENTIALS": "",
-        "PARLEY_LOAD_THRESHOLD": "inf",
-        "PARLEY_ERROR_GRACE_S": "3",
-        "PARLEY_DEFAULT_CONFIG": "",
-        "PARLEY_CONFIG_FILE": "",
-    }
+    env = worker_env(livekit_server, fakes)
     process = start_worker(log_dir, env, agent_name="parley-test")
     yield process
     process.stop()

@@ -8,10 +8,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, create_room, dispatch, token
 
 USER = "user"
+
+MEASUREMENTS: list[str] = []
+"""Lines for the end-of-run summary (client-observed latencies), printed by conftest."""
+
+
+def worker_env(server: LiveKitServer, fakes: FakeProviders, **overrides: str) -> dict[str, str]:
+    """A worker's environment: the test server, the fakes, and nothing from the developer's."""
+    return {
+        **server.env(),
+        **fakes.env(),
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+        "PARLEY_LOAD_THRESHOLD": "inf",
+        "PARLEY_ERROR_GRACE_S": "3",
+        "PARLEY_DEFAULT_CONFIG": "",
+        "PARLEY_CONFIG_FILE": "",
+        **overrides,
+    }
 
 
 @asynccontextmanager

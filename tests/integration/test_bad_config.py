@@ -15,7 +15,7 @@ from stack.livekit_server import LiveKitServer
 from stack.process import free_port
 from stack.worker import WorkerProcess, start_worker
 
-from .rooms import joined_room
+from .rooms import joined_room, worker_env
 from .test_conversation import PIPELINES, converse
 
 CASCADE_GOOGLE_TTS = {
@@ -95,15 +95,14 @@ def offline_worker(
     livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path
 ) -> Iterator[WorkerProcess]:
     """A second worker with no OpenAI key and a Gemini endpoint where nothing listens."""
-    env = {
-        **livekit_server.env(),
-        **fakes.env(),
-        "OPENAI_API_KEY": "",
-        "GOOGLE_GEMINI_BASE_URL": f"https://127.0.0.1:{free_port()}",
-        "PARLEY_LOAD_THRESHOLD": "inf",
-        "PARLEY_ERROR_GRACE_S": "1",
-        "PARLEY_IDLE_PROCESSES": "1",
-    }
+    env = worker_env(
+        livekit_server,
+        fakes,
+        OPENAI_API_KEY="",
+        GOOGLE_GEMINI_BASE_URL=f"https://127.0.0.1:{free_port()}",
+        PARLEY_ERROR_GRACE_S="1",
+        PARLEY_IDLE_PROCESSES="1",
+    )
     process = start_worker(log_dir, env, agent_name="parley-broken-env")
     yield process
     process.stop()

@@ -12,7 +12,7 @@ from stack.livekit_server import LiveKitServer
 from stack.participant import Participant
 from stack.worker import WorkerProcess
 
-from .rooms import USER, joined_room
+from .rooms import MEASUREMENTS, USER, joined_room
 
 # Exactly the documents the spine issue says must be accepted as written.
 PIPELINES: dict[str, tuple[dict[str, Any], str]] = {
@@ -60,7 +60,7 @@ async def test_agent_answers_aloud_with_transcripts(
         livekit_server, worker.agent_name, dispatch_metadata=config, prefix=name
     ) as user:
         v2v = await converse(user, recording)
-        print(f"\n[{name}] client-observed voice-to-voice: {v2v * 1000:.0f} ms")
+        MEASUREMENTS.append(f"{name}: client-observed voice-to-voice {v2v * 1000:.0f} ms")
 
         user_lines = await user.wait_for_transcripts(lambda t: t.identity == USER and t.final)
         agent = user.agent()
