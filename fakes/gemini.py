@@ -35,6 +35,8 @@ WS_PATHS = tuple(
 INPUT_RATE = 16000
 OUTPUT_RATE = 24000
 CHUNK_MS = 100
+MANUAL_TURN_JOIN_S = 0.25
+"""How long a reply to activityEnd waits for the clientContent that closes the same turn."""
 INPUT_AUDIO_TOKENS_PER_S = 32
 OUTPUT_AUDIO_TOKENS_PER_S = 25
 CHARS_PER_TEXT_TOKEN = 4
@@ -259,7 +261,9 @@ class _LiveSession:
             self._turn_open = True
             text = f"I said something for {speech_ms / 1000:.1f} seconds"
             await self._send({"serverContent": {"inputTranscription": {"text": text}}})
-        await self._start_reply()
+        # With manual activity the client closes the turn with a clientContent right after
+        # activityEnd; wait for it so the two join one reply even when speech is cached.
+        await self._start_reply(0.0 if self._automatic_activity else MANUAL_TURN_JOIN_S)
 
     async def _on_client_content(self, content: dict[str, Any]) -> None:
         turns = _contents_text(content.get("turns", []))
@@ -277,13 +281,15 @@ class _LiveSession:
         # a blocking tool's result resumes the model's turn
         await self._start_reply()
 
-    async def _start_reply(self) -> None:
+    async def _start_reply(self, min_delay_s: float = 0.0) -> None:
         if self._reply is not None and not self._reply.done() and not self._streaming:
             # nothing said yet: this input joins the turn about to be answered. The plugin in
             # manual activity mode sends activityEnd then a turnComplete clientContent for one turn.
             return
         await self._interrupt()
-        self._reply = asyncio.create_task(self._speak(asyncio.get_running_loop().time()))
+        self._reply = asyncio.create_task(
+            self._speak(asyncio.get_running_loop().time(), min_delay_s)
+        )
 
     async def _cancel_reply(self) -> bool:
         """Stops the reply in flight; True if there was one."""
@@ -301,7 +307,7 @@ class _LiveSession:
         await self._send({"serverContent": {"interrupted": True}})
         await self._finish_turn()
 
-    async def _speak(self, committed_at: float) -> None:
+    async def _speak(self, committed_at: float, min_delay_s: float) -> None:
         loop = asyncio.get_running_loop()
         text = self._recorder.settings.reply_text
         pcm = await asyncio.to_thread(speak, text, OUTPUT_RATE)
@@ -309,7 +315,12 @@ class _LiveSession:
         chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)]
         pieces = _transcript_pieces(text, len(chunks))
         await asyncio.sleep(
-            max(0.0, committed_at + self._recorder.settings.ttfb_ms / 1000 - loop.time())
+            max(
+                0.0,
+                committed_at
+                + max(self._recorder.settings.ttfb_ms / 1000, min_delay_s)
+                - loop.time(),
+            )
         )
         self._turn_open = self._streaming = True
         started = loop.time()
