@@ -67,7 +67,6 @@ class Transcript:
 class Participant:
     room: rtc.Room = field(default_factory=rtc.Room)
     transcripts: list[Transcript] = field(default_factory=list)
-    agent_audio_frames: int = 0
     agent_sound_times: list[float] = field(default_factory=list)
     """Monotonic arrival time of each non-silent agent audio frame."""
     speech_end: float | None = None
@@ -98,7 +97,6 @@ class Participant:
 
     async def _listen(self, track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
-            self.agent_audio_frames += 1
             samples = np.frombuffer(event.frame.data, dtype=np.int16)
             if rms_dbfs(samples) > SILENCE_DBFS:
                 self.agent_sound_times.append(time.monotonic())
