@@ -7,6 +7,7 @@ ends only that job: the worker and every other room carry on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, vad
@@ -19,6 +20,7 @@ from .config.defaults import worker_layers
 from .modes import build_agent
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
+from .pipeline.offline import preload
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
@@ -27,8 +29,13 @@ ERROR_ATTRIBUTE = "parley.error"
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Loads models once per job process, not once per room."""
-    proc.userdata["vad"] = silero.VAD.load()
+    """Loads models once per job process, not once per room: the VAD, and when the worker's
+    default pipeline is a local cascade, its STT, LLM and TTS models and the end-of-turn
+    model, so the first turn of a room pays no load time."""
+    vad_model = silero.VAD.load()
+    proc.userdata["vad"] = vad_model
+    with contextlib.suppress(ParleyError):  # a broken default is reported to each room
+        preload(resolve(worker_layers(WorkerSettings.from_env())), vad_model)
 
 
 def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
@@ -64,7 +71,7 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession[
         await reachable
     vad_model: vad.VAD = ctx.proc.userdata["vad"]
     try:
-        session = build_session(config, vad_model)
+        session = await build_session(config, vad_model)
     except ValueError as e:  # plugins reject bad credentials files and options this way
         raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
     watch_session(ctx, session, settings)

@@ -13,22 +13,25 @@ import pytest
 from stack.fakes import FakeProviders, start_fakes
 from stack.livekit_server import LiveKitServer, start_livekit_server
 from stack.process import ROOT
+from stack.recordings import clip
 from stack.worker import WorkerProcess, start_worker
 
 from .integration.rooms import MEASUREMENTS, worker_env
 
 ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS", ROOT / "artifacts"))
-SOUNDS = Path("/usr/share/asterisk/sounds/en")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test is marked by its folder, so `-m unit` / `-m integration` select by category."""
+    """Every test is marked by its folder, so `-m unit` / `-m models` / `-m integration`
+    select by category."""
     for item in items:
         folder = Path(str(item.fspath)).parent.name
         if folder == "integration":
             item.add_marker(pytest.mark.integration)
         elif folder in ("unit", "fakes"):
             item.add_marker(pytest.mark.unit)
+        elif folder == "models":
+            item.add_marker(pytest.mark.models)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -57,10 +60,10 @@ def log_dir() -> Path:
 @pytest.fixture(scope="session")
 def recording() -> Path:
     """A real recorded English prompt (Debian's asterisk-core-sounds-en-wav)."""
-    path = SOUNDS / "agent-pass.wav"
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run scripts/setup (installs asterisk-core-sounds-en-wav)")
-    return path
+    try:
+        return clip("agent-pass")
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,23 @@ from ..settings import WorkerSettings, env_value
 from .errors import ErrorCode, ParleyError
 from .sources import Layer
 
+OFFLINE_CASCADE: dict[str, object] = {
+    "kind": "cascade",
+    "stt": {"provider": "offline"},
+    "llm": {"provider": "offline"},
+    "tts": {"provider": "offline"},
+}
+
 
 def builtin_default() -> Layer:
-    """A realtime assistant on whichever provider has a key (OpenAI when both or neither)."""
-    only_google = env_value("GOOGLE_API_KEY") and not env_value("OPENAI_API_KEY")
-    provider = "google" if only_google else "openai"
-    return Layer(
-        "built-in default", json.dumps({"pipeline": {"kind": "realtime", "provider": provider}})
-    )
+    """A realtime assistant on whichever provider has a key (OpenAI when both), else the
+    offline cascade, so a worker with no keys and no internet still answers."""
+    openai, google = env_value("OPENAI_API_KEY"), env_value("GOOGLE_API_KEY")
+    if not openai and not google:
+        pipeline: dict[str, object] = OFFLINE_CASCADE
+    else:
+        pipeline = {"kind": "realtime", "provider": "openai" if openai else "google"}
+    return Layer("built-in default", json.dumps({"pipeline": pipeline}))
 
 
 def worker_layers(settings: WorkerSettings) -> list[Layer]:

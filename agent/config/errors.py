@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     PROVIDER_UNREACHABLE = "provider_unreachable"
     PROVIDER_ERROR = "provider_error"
     MODE_UNAVAILABLE = "mode_unavailable"
+    MODEL_UNAVAILABLE = "model_unavailable"
     INTERNAL_ERROR = "internal_error"
 
 

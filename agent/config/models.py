@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 CONFIG_VERSION: Literal[1] = 1
 
-Provider = Literal["openai", "google"]
-"""Cloud providers a pipeline stage can use. The offline stack joins this list later."""
+CloudProvider = Literal["openai", "google"]
+"""Providers with an end-to-end realtime model."""
+Provider = Literal["openai", "google", "offline"]
+"""What a cascade stage can run on: a cloud provider, or ``offline`` on the worker's CPU."""
 
 LanguageTag = Annotated[
     str,
@@ -35,7 +37,9 @@ class RealtimePipeline(_Strict):
     """An end-to-end speech-to-speech model: lowest latency, keeps tone of voice."""
 
     kind: Literal["realtime"]
-    provider: Provider = Field(description="`openai` (OpenAI Realtime) or `google` (Gemini Live).")
+    provider: CloudProvider = Field(
+        description="`openai` (OpenAI Realtime) or `google` (Gemini Live)."
+    )
     model: str | None = Field(
         default=None,
         description="Provider model id; default `gpt-realtime` (openai) or the plugin's "
@@ -47,20 +51,41 @@ class RealtimePipeline(_Strict):
 
 
 class STTStage(_Strict):
-    provider: Provider = Field(default="openai", description="Speech-to-text provider.")
-    model: str | None = Field(default=None, description="STT model id; provider default if unset.")
+    provider: Provider = Field(
+        default="openai", description="Speech-to-text provider: `openai`, `google` or `offline`."
+    )
+    model: str | None = Field(
+        default=None,
+        description="STT model id; `offline`: a CTranslate2 Whisper folder (default: packaged "
+        "tiny.en for English, base for other languages).",
+    )
 
 
 class LLMStage(_Strict):
-    provider: Provider = Field(default="openai", description="Language-model provider.")
-    model: str | None = Field(default=None, description="LLM model id; provider default if unset.")
+    provider: Provider = Field(
+        default="openai", description="Language-model provider: `openai`, `google` or `offline`."
+    )
+    model: str | None = Field(
+        default=None,
+        description="LLM model id; `offline`: path to a GGUF chat model (default: packaged "
+        "SmolLM2-135M-Instruct).",
+    )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
 
 
 class TTSStage(_Strict):
-    provider: Provider = Field(default="openai", description="Text-to-speech provider.")
-    model: str | None = Field(default=None, description="TTS model id; provider default if unset.")
-    voice: str | None = Field(default=None, description="TTS voice; provider default if unset.")
+    provider: Provider = Field(
+        default="openai", description="Text-to-speech provider: `openai`, `google` or `offline`."
+    )
+    model: str | None = Field(
+        default=None,
+        description="TTS model id; `offline`: path to a Piper `.onnx` voice (default: espeak-ng).",
+    )
+    voice: str | None = Field(
+        default=None,
+        description="TTS voice; `offline` with espeak-ng: an espeak-ng voice (default: the "
+        "room language).",
+    )
 
 
 class CascadePipeline(_Strict):

@@ -6,9 +6,11 @@ the plugins honour themselves: that is how users reach gateways and how tests re
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
-from livekit.agents import AgentSession, llm, stt, tts, vad
+from livekit.agents import AgentSession, inference, llm, stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import google, openai
 
@@ -21,11 +23,8 @@ from ..config.models import (
     TTSStage,
     TurnTaking,
 )
-
-
-def present(**options: Any) -> dict[str, Any]:
-    """Drops unset options: None in the config means "the plugin's own default"."""
-    return {k: v for k, v in options.items() if v is not None}
+from . import offline
+from .options import present
 
 
 def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
@@ -38,27 +37,55 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
     )
 
 
-def stt_stage(s: STTStage, language: str) -> stt.STT[Any]:
+def stt_stage(s: STTStage, language: str, vad_model: vad.VAD) -> stt.STT[Any]:
+    if s.provider == "offline":
+        return offline.stt(s, language, vad_model)
     if s.provider == "openai":
         return openai.STT(**present(model=s.model), language=language)
     return google.STT(**present(model=s.model), languages=language)
 
 
 def llm_stage(s: LLMStage) -> llm.LLM[Any]:
+    if s.provider == "offline":
+        return offline.llm(s)
     if s.provider == "openai":
         return openai.LLM(**present(model=s.model, temperature=s.temperature))
     return google.LLM(**present(model=s.model, temperature=s.temperature))
 
 
 def tts_stage(s: TTSStage, language: str) -> tts.TTS[Any]:
+    if s.provider == "offline":
+        return offline.tts(s, language)
     if s.provider == "openai":
         return openai.TTS(**present(model=s.model, voice=s.voice))
     return google.TTS(**present(model_name=s.model, voice_name=s.voice), language=language)
 
 
-def turn_handling(t: TurnTaking) -> TurnHandlingOptions:
-    """Only the values the room set: livekit-agents fills in its own defaults for the rest."""
+@dataclass(frozen=True)
+class CascadeStages:
+    stt: stt.STT[Any]
+    llm: llm.LLM[Any]
+    tts: tts.TTS[Any]
+
+
+def cascade_stages(p: CascadePipeline, language: str, vad_model: vad.VAD) -> CascadeStages:
+    """Builds the three stages; offline ones load their models here (once per process)."""
+    return CascadeStages(
+        stt=stt_stage(p.stt, language, vad_model),
+        llm=llm_stage(p.llm),
+        tts=tts_stage(p.tts, language),
+    )
+
+
+def turn_handling(t: TurnTaking, local_eot: bool = False) -> TurnHandlingOptions:
+    """Only the values the room set: livekit-agents fills in its own defaults for the rest.
+
+    ``local_eot`` pins the end-of-turn model that runs inside the worker, so an offline
+    room never sends audio to LiveKit's inference service.
+    """
     options: TurnHandlingOptions = {}
+    if local_eot:
+        options["turn_detection"] = inference.TurnDetector(version="v1-mini")
     endpointing = t.endpointing.model_dump(exclude_none=True)
     interruption = t.interruption.model_dump(exclude_none=True)
     if endpointing:
@@ -68,7 +95,7 @@ def turn_handling(t: TurnTaking) -> TurnHandlingOptions:
     return options
 
 
-def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[None]:
+async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[None]:
     """An AgentSession wired to the room's pipeline; nothing is connected yet."""
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
@@ -79,10 +106,12 @@ def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[None]:
             turn_handling={"turn_detection": "realtime_llm"},
         )
     assert isinstance(p, CascadePipeline)
+    # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
+    stages = await asyncio.to_thread(cascade_stages, p, config.language, vad_model)
     return AgentSession(
-        stt=stt_stage(p.stt, config.language),
-        llm=llm_stage(p.llm),
-        tts=tts_stage(p.tts, config.language),
+        stt=stages.stt,
+        llm=stages.llm,
+        tts=stages.tts,
         vad=vad_model,
-        turn_handling=turn_handling(config.turn_taking),
+        turn_handling=turn_handling(config.turn_taking, local_eot=p.stt.provider == "offline"),
     )

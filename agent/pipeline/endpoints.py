@@ -12,7 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config.errors import ErrorCode, ParleyError
-from ..config.models import CascadePipeline, Provider, RealtimePipeline
+from ..config.models import CascadePipeline, CloudProvider, Provider, RealtimePipeline
 from ..settings import env_value
 
 Stage = Literal["realtime", "stt", "llm", "tts"]
@@ -57,7 +57,7 @@ _GOOGLE_TTS = Endpoint(
     "https://texttospeech.googleapis.com",
 )
 
-_ENDPOINTS: dict[tuple[Provider, Stage], Endpoint] = {
+_ENDPOINTS: dict[tuple[CloudProvider, Stage], Endpoint] = {
     ("openai", "realtime"): _OPENAI,
     ("openai", "stt"): _OPENAI,
     ("openai", "llm"): _OPENAI,
@@ -78,6 +78,7 @@ class Use:
 
 
 def uses(pipeline: RealtimePipeline | CascadePipeline) -> list[Use]:
+    """The remote endpoints a pipeline needs; ``offline`` stages need none."""
     if isinstance(pipeline, RealtimePipeline):
         return [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]
     stages: list[tuple[Stage, Provider]] = [
@@ -85,7 +86,11 @@ def uses(pipeline: RealtimePipeline | CascadePipeline) -> list[Use]:
         ("llm", pipeline.llm.provider),
         ("tts", pipeline.tts.provider),
     ]
-    return [Use(f"pipeline.{stage}.provider", _ENDPOINTS[(p, stage)]) for stage, p in stages]
+    return [
+        Use(f"pipeline.{stage}.provider", _ENDPOINTS[(p, stage)])
+        for stage, p in stages
+        if p != "offline"
+    ]
 
 
 def require_credentials(pipeline: RealtimePipeline | CascadePipeline) -> None:

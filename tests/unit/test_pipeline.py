@@ -8,7 +8,8 @@ import pytest
 from livekit.agents import vad
 from livekit.plugins import google, openai, silero
 
-from agent.config import ErrorCode, ParleyError, RoomConfig
+from agent.config import ErrorCode, ParleyError, RoomConfig, resolve
+from agent.config.defaults import builtin_default
 from agent.config.models import (
     CascadePipeline,
     LLMStage,
@@ -34,37 +35,37 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
 
 
-def test_openai_realtime(vad_model: vad.VAD) -> None:
+async def test_openai_realtime(vad_model: vad.VAD) -> None:
     pipeline = RealtimePipeline(kind="realtime", provider="openai", voice="cedar")
-    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, openai.realtime.RealtimeModel)
     assert session.llm.model == "gpt-realtime"
     assert session.stt is None and session.tts is None
 
 
-def test_google_realtime(vad_model: vad.VAD) -> None:
+async def test_google_realtime(vad_model: vad.VAD) -> None:
     pipeline = RealtimePipeline(kind="realtime", provider="google", model="gemini-live-2.5")
-    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, google.realtime.RealtimeModel)
     assert session.llm.model == "gemini-live-2.5"
 
 
-def test_openai_cascade(vad_model: vad.VAD) -> None:
+async def test_openai_cascade(vad_model: vad.VAD) -> None:
     pipeline = CascadePipeline(
         kind="cascade",
         llm=LLMStage(model="gpt-4.1-mini", temperature=0.3),
         tts=TTSStage(voice="nova"),
     )
-    session = build_session(RoomConfig(pipeline=pipeline, language="es"), vad_model)
+    session = await build_session(RoomConfig(pipeline=pipeline, language="es"), vad_model)
     assert isinstance(session.stt, openai.STT)
     assert isinstance(session.llm, openai.LLM) and session.llm.model == "gpt-4.1-mini"
     assert isinstance(session.tts, openai.TTS)
     assert session.vad is vad_model
 
 
-def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
+async def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
     pipeline = CascadePipeline(kind="cascade", llm=LLMStage(provider="google"))
-    session = build_session(RoomConfig(pipeline=pipeline), vad_model)
+    session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, google.LLM)
 
 
@@ -138,3 +139,47 @@ async def test_reachable_provider_passes(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     async with server:
         await ensure_reachable(RealtimePipeline(kind="realtime", provider="openai"))
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({}, "offline cascade"),
+        ({"OPENAI_API_KEY": "sk"}, "openai realtime"),
+        ({"GOOGLE_API_KEY": "g"}, "google realtime"),
+        ({"OPENAI_API_KEY": "sk", "GOOGLE_API_KEY": "g"}, "openai realtime"),
+    ],
+)
+def test_default_pipeline_follows_the_keys_present(
+    keys: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    p = resolve([builtin_default()]).pipeline
+    if isinstance(p, CascadePipeline):
+        described = f"{p.stt.provider} cascade"
+        assert p.llm.provider == p.tts.provider == "offline"
+    else:
+        described = f"{p.provider} realtime"
+    assert described == expected
+
+
+def test_offline_stages_need_no_key_but_cloud_ones_still_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    offline = STTStage(provider="offline")
+    require_credentials(
+        CascadePipeline(
+            kind="cascade",
+            stt=offline,
+            llm=LLMStage(provider="offline"),
+            tts=TTSStage(provider="offline"),
+        )
+    )
+    mixed = CascadePipeline(kind="cascade", stt=offline, tts=TTSStage(provider="offline"))
+    with pytest.raises(ParleyError) as caught:
+        require_credentials(mixed)
+    assert caught.value.report.field == "pipeline.llm.provider"

@@ -1,0 +1,72 @@
+"""Cascade stages that run on the worker's CPU (``"provider": "offline"``).
+
+Model files are loaded once per job process (the plugin caches them), so the first room
+with a new model pays the load and later rooms do not. A model that is missing, cannot
+serve the room's language, or is corrupted becomes a ``model_unavailable`` error on the
+field the user must change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from livekit import local_inference
+from livekit.agents import vad
+from livekit.plugins import offline
+
+from ..config.errors import ErrorCode, ParleyError
+from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage, TTSStage
+from .options import present
+
+T = TypeVar("T")
+
+
+def _model_error_field(stage: str, model: str | None, voice: str | None = None) -> str:
+    # A default model only fails for the language (or a broken install); a configured one
+    # fails for its own path.
+    if voice:
+        return f"pipeline.{stage}.voice"
+    return f"pipeline.{stage}.model" if model else "language"
+
+
+def _checked(field: str, build: Callable[[], T]) -> T:
+    try:
+        return build()
+    except offline.ModelError as e:
+        raise ParleyError(ErrorCode.MODEL_UNAVAILABLE, field, str(e)) from None
+
+
+def stt(s: STTStage, language: str, vad_model: vad.VAD) -> offline.STT:
+    return _checked(
+        _model_error_field("stt", s.model),
+        lambda: offline.STT(vad=vad_model, model=s.model, language=language),
+    )
+
+
+def llm(s: LLMStage) -> offline.LLM:
+    return _checked(
+        _model_error_field("llm", s.model),
+        lambda: offline.LLM(model=s.model, **present(temperature=s.temperature)),
+    )
+
+
+def tts(s: TTSStage, language: str) -> offline.TTS:
+    return _checked(
+        _model_error_field("tts", s.model, s.voice),
+        lambda: offline.TTS(model=s.model, voice=s.voice, language=language),
+    )
+
+
+def preload(config: RoomConfig, vad_model: vad.VAD) -> None:
+    """Loads the models of the config's offline stages (and the local end-of-turn model)."""
+    p = config.pipeline
+    if not isinstance(p, CascadePipeline):
+        return
+    if p.stt.provider == "offline":
+        stt(p.stt, config.language, vad_model)
+        local_inference.init_eot()
+    if p.llm.provider == "offline":
+        llm(p.llm)
+    if p.tts.provider == "offline":
+        tts(p.tts, config.language)
