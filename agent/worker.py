@@ -21,6 +21,7 @@ from .modes import build_agent
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
 from .pipeline.offline import preload
+from .reports.turns import watch_turns
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
@@ -32,10 +33,9 @@ def prewarm(proc: JobProcess) -> None:
     """Loads models once per job process, not once per room: the VAD, and when the worker's
     default pipeline is a local cascade, its STT, LLM and TTS models and the end-of-turn
     model, so the first turn of a room pays no load time."""
-    vad_model = silero.VAD.load()
-    proc.userdata["vad"] = vad_model
+    proc.userdata["vad"] = silero.VAD.load()
     with contextlib.suppress(ParleyError):  # a broken default is reported to each room
-        preload(resolve(worker_layers(WorkerSettings.from_env())), vad_model)
+        preload(resolve(worker_layers(WorkerSettings.from_env())))
 
 
 def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
@@ -75,6 +75,7 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession[
     except ValueError as e:  # plugins reject bad credentials files and options this way
         raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
     watch_session(ctx, session, settings)
+    watch_turns(session, ctx.room)
     await session.start(agent=build_agent(config), room=ctx.room)
     return session
 

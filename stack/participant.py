@@ -69,6 +69,8 @@ class Participant:
     transcripts: list[Transcript] = field(default_factory=list)
     agent_sound_times: list[float] = field(default_factory=list)
     """Monotonic arrival time of each non-silent agent audio frame."""
+    agent_frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    """Every agent audio frame (arrival time, int16 samples at SAMPLE_RATE): what we heard."""
     speech_end: float | None = None
     """Monotonic time the last frame of the recording was handed to WebRTC."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -98,8 +100,10 @@ class Participant:
     async def _listen(self, track: rtc.Track) -> None:
         async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
             samples = np.frombuffer(event.frame.data, dtype=np.int16)
+            now = time.monotonic()
+            self.agent_frames.append((now, samples))
             if rms_dbfs(samples) > SILENCE_DBFS:
-                self.agent_sound_times.append(time.monotonic())
+                self.agent_sound_times.append(now)
 
     def _on_text(self, reader: rtc.TextStreamReader, identity: str) -> None:
         async def read() -> None:
@@ -130,6 +134,11 @@ class Participant:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"agent never reached state {state!r}")
             await asyncio.sleep(0.05)
+
+    def agent_audio_after(self, t: float) -> np.ndarray:
+        """What the agent said after monotonic time ``t``, as int16 at SAMPLE_RATE."""
+        heard = [samples for at, samples in self.agent_frames if at > t]
+        return np.concatenate(heard) if heard else np.zeros(0, dtype=np.int16)
 
     def agent_sound_after(self, t: float) -> float | None:
         return next((s for s in self.agent_sound_times if s > t), None)

@@ -37,9 +37,9 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
     )
 
 
-def stt_stage(s: STTStage, language: str, vad_model: vad.VAD) -> stt.STT[Any]:
+def stt_stage(s: STTStage, language: str) -> stt.STT[Any]:
     if s.provider == "offline":
-        return offline.stt(s, language, vad_model)
+        return offline.stt(s, language)
     if s.provider == "openai":
         return openai.STT(**present(model=s.model), language=language)
     return google.STT(**present(model=s.model), languages=language)
@@ -68,10 +68,10 @@ class CascadeStages:
     tts: tts.TTS[Any]
 
 
-def cascade_stages(p: CascadePipeline, language: str, vad_model: vad.VAD) -> CascadeStages:
+def cascade_stages(p: CascadePipeline, language: str) -> CascadeStages:
     """Builds the three stages; offline ones load their models here (once per process)."""
     return CascadeStages(
-        stt=stt_stage(p.stt, language, vad_model),
+        stt=stt_stage(p.stt, language),
         llm=llm_stage(p.llm),
         tts=tts_stage(p.tts, language),
     )
@@ -107,7 +107,7 @@ async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[
         )
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
-    stages = await asyncio.to_thread(cascade_stages, p, config.language, vad_model)
+    stages = await asyncio.to_thread(cascade_stages, p, config.language)
     return AgentSession(
         stt=stages.stt,
         llm=stages.llm,

@@ -9,11 +9,12 @@ field the user must change.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import TypeVar
 
 from livekit import local_inference
 from livekit.agents import vad
-from livekit.plugins import offline
+from livekit.plugins import offline, silero
 
 from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage, TTSStage
@@ -37,10 +38,21 @@ def _checked(field: str, build: Callable[[], T]) -> T:
         raise ParleyError(ErrorCode.MODEL_UNAVAILABLE, field, str(e)) from None
 
 
-def stt(s: STTStage, language: str, vad_model: vad.VAD) -> offline.STT:
+@cache
+def segmenter_vad() -> vad.VAD:
+    """The VAD that cuts speech into Whisper segments, one per process.
+
+    Shorter silence than the session's VAD (0.55 s) so the final transcript is ready by the
+    time the session decides the turn ended; a pause mid-sentence only splits the turn into
+    two finals, which livekit-agents joins.
+    """
+    return silero.VAD.load(min_silence_duration=0.3)
+
+
+def stt(s: STTStage, language: str) -> offline.STT:
     return _checked(
         _model_error_field("stt", s.model),
-        lambda: offline.STT(vad=vad_model, model=s.model, language=language),
+        lambda: offline.STT(vad=segmenter_vad(), model=s.model, language=language),
     )
 
 
@@ -58,13 +70,13 @@ def tts(s: TTSStage, language: str) -> offline.TTS:
     )
 
 
-def preload(config: RoomConfig, vad_model: vad.VAD) -> None:
+def preload(config: RoomConfig) -> None:
     """Loads the models of the config's offline stages (and the local end-of-turn model)."""
     p = config.pipeline
     if not isinstance(p, CascadePipeline):
         return
     if p.stt.provider == "offline":
-        stt(p.stt, config.language, vad_model)
+        stt(p.stt, config.language)
         local_inference.init_eot()
     if p.llm.provider == "offline":
         llm(p.llm)

@@ -13,9 +13,10 @@ import pytest
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
 from stack.process import free_port
+from stack.rooms import joined_room
 from stack.worker import WorkerProcess, start_worker
 
-from .rooms import joined_room, worker_env
+from .rooms import worker_env
 from .test_conversation import PIPELINES, converse
 
 CASCADE_GOOGLE_TTS = {

@@ -10,9 +10,10 @@ import pytest
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
 from stack.participant import Participant
+from stack.rooms import USER, joined_room
 from stack.worker import WorkerProcess
 
-from .rooms import MEASUREMENTS, USER, joined_room
+from .rooms import MEASUREMENTS
 
 # Exactly the documents the spine issue says must be accepted as written.
 PIPELINES: dict[str, tuple[dict[str, Any], str]] = {

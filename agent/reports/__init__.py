@@ -1,0 +1,1 @@
+"""What Parley measures about each room, without changing the flow (observers only)."""

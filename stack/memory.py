@@ -1,0 +1,58 @@
+"""Resident memory of a process tree, read from /proc (Linux)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+class ProcessMemory(BaseModel):
+    pid: int
+    command: str
+    rss_mb: float
+    pss_mb: float
+    """Proportional share: pages shared with the worker's other processes count in part, so
+    this is what one more process of this kind costs."""
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        found.extend(int(c) for c in children)
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _kb(text: str, field: str) -> int:
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(field)), 0)
+
+
+def tree_memory(root: int) -> list[ProcessMemory]:
+    """Every process under ``root`` (root included) with its resident set size."""
+    out: list[ProcessMemory] = []
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # exited meanwhile
+        out.append(
+            ProcessMemory(
+                pid=pid,
+                command=command.strip(),
+                rss_mb=_kb(status, "VmRSS:") / 1024,
+                pss_mb=_kb(_read(f"/proc/{pid}/smaps_rollup"), "Pss:") / 1024,
+            )
+        )
+        stack.extend(_children(pid))
+    return out

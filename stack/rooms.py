@@ -1,0 +1,92 @@
+"""A room with the agent dispatched into it and a user joined: shared by tests and benches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.reports.turns import TURN_ATTRIBUTE
+
+from .livekit_server import API_KEY, API_SECRET, LiveKitServer
+from .participant import Participant, Transcript, create_room, dispatch, token
+
+USER = "user"
+
+
+@asynccontextmanager
+async def joined_room(
+    server: LiveKitServer,
+    agent_name: str,
+    *,
+    dispatch_metadata: dict[str, Any] | str = "",
+    room_metadata: dict[str, Any] | str = "",
+    prefix: str = "room",
+) -> AsyncIterator[Participant]:
+    """A new room with the agent dispatched into it and a user participant joined."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def text(value: dict[str, Any] | str) -> str:
+        return value if isinstance(value, str) else json.dumps(value)
+
+    await create_room(server.url, API_KEY, API_SECRET, name, room_metadata=text(room_metadata))
+    participant = Participant()
+    await participant.join(server.url, token(API_KEY, API_SECRET, name, USER))
+    await dispatch(server.url, API_KEY, API_SECRET, name, agent_name, text(dispatch_metadata))
+    try:
+        yield participant
+    finally:
+        await participant.leave()
+
+
+@dataclass
+class Exchange:
+    """One user turn and the agent's answer, as the user experienced them."""
+
+    v2v_s: float
+    """End of the user's speech → first audible agent frame (client-observed)."""
+    user_transcript: str
+    """The user's final transcripts of this turn, as the agent published them."""
+    agent_audio: np.ndarray
+    """What the agent said, int16 at ``participant.SAMPLE_RATE``."""
+    timing: dict[str, float]
+    """The agent's own ``parley.turn`` report for this turn ({} if it sent none)."""
+
+
+def _turn_report(user: Participant) -> str | None:
+    agent = user.agent()
+    return agent.attributes.get(TURN_ATTRIBUTE) if agent else None
+
+
+def _finals(user: Participant) -> list[Transcript]:
+    return [t for t in user.transcripts if t.identity == USER and t.final]
+
+
+async def converse(user: Participant, wav: Path, timeout: float = 60.0) -> Exchange:
+    """Speaks ``wav`` once the agent listens, and waits until the agent has answered."""
+    await user.wait_for_agent_state("listening", timeout)
+    before = len(_finals(user))
+    last_timing = _turn_report(user)
+    await user.speak(wav)
+    assert user.speech_end is not None
+    spoke_at = user.speech_end
+    v2v = await user.wait_for_agent_sound(timeout)
+    await user.wait_for_agent_state("listening", timeout)
+    timing = last_timing
+    for _ in range(50):  # the report follows the end of playout by a moment
+        if (timing := _turn_report(user)) != last_timing:
+            break
+        await asyncio.sleep(0.1)
+    return Exchange(
+        v2v_s=v2v,
+        user_transcript=" ".join(t.text for t in _finals(user)[before:]),
+        agent_audio=user.agent_audio_after(spoke_at),
+        timing=json.loads(timing) if timing and timing != last_timing else {},
+    )
