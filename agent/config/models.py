@@ -6,7 +6,7 @@ Models forbid unknown keys so a typo is an error that names the field, not a sil
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -50,41 +50,42 @@ class RealtimePipeline(_Strict):
     )
 
 
-class STTStage(_Strict):
-    provider: Provider = Field(
-        default="openai", description="Speech-to-text provider: `openai`, `google` or `offline`."
+def _provider(stage: str) -> Any:
+    return Field(
+        default="openai", description=f"{stage} provider: `openai`, `google` or `offline`."
     )
-    model: str | None = Field(
+
+
+def _model(stage: str, offline: str) -> Any:
+    return Field(
         default=None,
-        description="STT model id; `offline`: a CTranslate2 Whisper folder (default: packaged "
-        "tiny.en for English, base for other languages).",
+        description=f"{stage} model id; provider default if unset. `offline`: {offline}.",
+    )
+
+
+class STTStage(_Strict):
+    provider: Provider = _provider("Speech-to-text")
+    model: str | None = _model(
+        "STT",
+        "a CTranslate2 Whisper folder (default: packaged tiny.en for English, base for others)",
     )
 
 
 class LLMStage(_Strict):
-    provider: Provider = Field(
-        default="openai", description="Language-model provider: `openai`, `google` or `offline`."
-    )
-    model: str | None = Field(
-        default=None,
-        description="LLM model id; `offline`: path to a GGUF chat model (default: packaged "
-        "SmolLM2-135M-Instruct).",
+    provider: Provider = _provider("Language-model")
+    model: str | None = _model(
+        "LLM", "path to a GGUF chat model (default: packaged SmolLM2-135M-Instruct)"
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
 
 
 class TTSStage(_Strict):
-    provider: Provider = Field(
-        default="openai", description="Text-to-speech provider: `openai`, `google` or `offline`."
-    )
-    model: str | None = Field(
-        default=None,
-        description="TTS model id; `offline`: path to a Piper `.onnx` voice (default: espeak-ng).",
-    )
+    provider: Provider = _provider("Text-to-speech")
+    model: str | None = _model("TTS", "path to a Piper `.onnx` voice (default: espeak-ng)")
     voice: str | None = Field(
         default=None,
-        description="TTS voice; `offline` with espeak-ng: an espeak-ng voice (default: the "
-        "room language).",
+        description="TTS voice; provider default if unset. `offline` with espeak-ng: an "
+        "espeak-ng voice (default: the room language).",
     )
 
 
