@@ -18,7 +18,8 @@ from livekit import api, rtc
 from fakes.audio import read_wav, resample, rms_dbfs
 
 SAMPLE_RATE = 48000
-FRAME_MS = 10
+FRAME_MS = 20
+"""Frames of 20 ms, as WebRTC microphones send them; half the wake-ups of 10 ms."""
 SILENCE_DBFS = -50.0
 """Agent frames louder than this count as sound (its idle track carries digital silence)."""
 
@@ -75,6 +76,9 @@ class Participant:
     """Monotonic time the last frame of the recording was handed to WebRTC."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _publishing: asyncio.Task[None] | None = None
+    _utterances: asyncio.Queue[tuple[np.ndarray, asyncio.Future[None]]] = field(
+        default_factory=asyncio.Queue
+    )
 
     async def join(self, url: str, jwt: str) -> None:
         self.room.on("track_subscribed", self._on_track)
@@ -167,31 +171,36 @@ class Participant:
     # --- speaking ----------------------------------------------------------------------
 
     async def speak(self, wav: Path) -> None:
-        """Publishes the recording in real time, then keeps the line open with silence."""
+        """Says the recording in real time on our one microphone track (published on first
+        use), which carries silence between utterances as a real microphone would."""
         samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
-        pcm = resample(samples, rate, SAMPLE_RATE)
-        source = rtc.AudioSource(SAMPLE_RATE, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        await self.room.local_participant.publish_track(track, options)
         done = asyncio.get_running_loop().create_future()
-        self._publishing = asyncio.create_task(self._stream(source, pcm, done))
+        self._utterances.put_nowait((resample(samples, rate, SAMPLE_RATE), done))
+        if self._publishing is None:
+            source = rtc.AudioSource(SAMPLE_RATE, 1)
+            track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+            options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await self.room.local_participant.publish_track(track, options)
+            self._publishing = asyncio.create_task(self._stream(source))
         await done
 
-    async def _stream(
-        self, source: rtc.AudioSource, pcm: np.ndarray, done: asyncio.Future[None]
-    ) -> None:
+    async def _stream(self, source: rtc.AudioSource) -> None:
         n = SAMPLE_RATE * FRAME_MS // 1000
         silence = np.zeros(n, dtype=np.int16)
+        pcm, done = np.zeros(0, dtype=np.int16), None
         start = time.monotonic()
-        i = 0
+        i = sent = 0
         # Paced by the wall clock so "speech end" is when the last word really left us.
         while True:
-            chunk = pcm[i * n : (i + 1) * n]
+            if sent >= pcm.size and done is None and not self._utterances.empty():
+                (pcm, done), sent = self._utterances.get_nowait(), 0
+            chunk = pcm[sent : sent + n]
+            sent += n
             if chunk.size < n:
-                if not done.done():
+                if done is not None:
                     self.speech_end = time.monotonic()
                     done.set_result(None)
+                    done = None
                 chunk = np.concatenate([chunk, silence[: n - chunk.size]])
             await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, n))
             i += 1
