@@ -54,3 +54,15 @@ async def test_an_interrupted_reply_stops_sampling(local_llm: offline.LLM) -> No
     ctx.add_message(role="user", content="Say hi.")
     deltas, _ = await asyncio.wait_for(reply(local_llm, ctx), timeout=10)
     assert deltas
+
+
+async def test_a_long_conversation_forgets_its_oldest_turns() -> None:
+    small = offline.LLM(n_ctx=512, max_tokens=32)
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="system", content=SYSTEM)
+    for i in range(40):  # far more than 512 tokens of history
+        ctx.add_message(role="user", content=f"Question number {i}: what is {i} plus {i}?")
+        ctx.add_message(role="assistant", content=f"{i} plus {i} is {2 * i}.")
+    ctx.add_message(role="user", content="And what is two plus two?")
+    deltas, usage = await reply(small, ctx)
+    assert deltas and usage.prompt_tokens <= 512 - 32

@@ -79,6 +79,24 @@ class LocalModel:
         stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop or self._eos]
         return tokens, stop
 
+    def fitting_prompt(
+        self, messages: list[dict[str, str]], budget: int
+    ) -> tuple[list[int], list[str]]:
+        """The prompt, forgetting the oldest exchanges until it fits ``budget`` tokens: a long
+        call keeps going instead of failing when the context window fills."""
+        messages = list(messages)
+        tokens, stop = self.prompt_tokens(messages)
+        while len(tokens) > budget:
+            oldest = next((i for i, m in enumerate(messages[:-1]) if m["role"] != "system"), None)
+            if oldest is None:
+                raise ModelError(
+                    f"the instructions and the last message alone exceed the model's context "
+                    f"({len(tokens)} > {budget} tokens): shorten them or raise n_ctx"
+                )
+            del messages[oldest]
+            tokens, stop = self.prompt_tokens(messages)
+        return tokens, stop
+
     def reusable_prefix(self, tokens: list[int]) -> int:
         """How many prompt tokens llama.cpp's cache already holds from the previous turn."""
         cached = self.llama.input_ids[: self.llama.n_tokens].tolist()
@@ -188,7 +206,7 @@ class LLMStream(llm.LLMStream):
         def generate() -> None:
             local, opts = self._offline._local, self._offline._opts
             with local.lock:
-                tokens, stop_words = local.prompt_tokens(messages)
+                tokens, stop_words = local.fitting_prompt(messages, opts.n_ctx - opts.max_tokens)
                 cached = local.reusable_prefix(tokens)
                 completion = 0
                 stream = cast(
