@@ -18,6 +18,7 @@ from livekit.plugins import silero
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
 from .modes import build_agent
+from .modes import interpreter as interpreter_mode
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
 from .pipeline.offline import preload
@@ -48,19 +49,24 @@ def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
     )
 
 
-async def report_error(ctx: JobContext, report: ErrorReport, grace_s: float) -> None:
-    """Tells the room what is wrong, then leaves after a grace period so clients can read it."""
+async def tell_room(ctx: JobContext, report: ErrorReport) -> None:
+    """Sets ``parley.error`` and logs one warning (no transcript text, no secrets)."""
     logger.warning(
         "room %s: %s at %r: %s", ctx.job.room.name, report.code, report.field, report.message
     )
     if not ctx.room.isconnected():
         await ctx.connect()
     await ctx.room.local_participant.set_attributes({ERROR_ATTRIBUTE: report.to_attribute()})
+
+
+async def report_error(ctx: JobContext, report: ErrorReport, grace_s: float) -> None:
+    """Tells the room what is wrong, then leaves after a grace period so clients can read it."""
+    await tell_room(ctx, report)
     await asyncio.sleep(grace_s)
     ctx.shutdown(reason=f"parley.error: {report.code}")
 
 
-async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession[None]:
+async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
     config = room_config(ctx, settings)
     require_credentials(config.pipeline)
     # Probe the provider while joining the room, so a healthy room pays no extra latency.
@@ -69,6 +75,30 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> AgentSession[
         await ctx.connect()
     finally:
         await reachable
+    if config.mode == "interpreter":
+        await start_interpreter(ctx, config)
+    else:
+        await start_session(ctx, config, settings)
+
+
+async def start_interpreter(ctx: JobContext, config: RoomConfig) -> None:
+    reporting: set[asyncio.Task[None]] = set()
+
+    def report(error: ErrorReport) -> None:  # the agent stays for the pairs it can serve
+        task = asyncio.create_task(tell_room(ctx, error))
+        reporting.add(task)
+        task.add_done_callback(reporting.discard)
+
+    try:
+        interp = await interpreter_mode.start(ctx.room, config, report)
+    except ValueError as e:  # a plugin refused its options
+        raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
+    ctx.add_shutdown_callback(interp.aclose)
+
+
+async def start_session(
+    ctx: JobContext, config: RoomConfig, settings: WorkerSettings
+) -> AgentSession[None]:
     vad_model: vad.VAD = ctx.proc.userdata["vad"]
     try:
         session = await build_session(config, vad_model)

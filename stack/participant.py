@@ -26,12 +26,19 @@ SILENCE_DBFS = -50.0
 TRANSCRIPTION_TOPIC = "lk.transcription"
 
 
-def token(api_key: str, api_secret: str, room: str, identity: str) -> str:
-    """A join token for one room only."""
+def token(
+    api_key: str,
+    api_secret: str,
+    room: str,
+    identity: str,
+    attributes: dict[str, str] | None = None,
+) -> str:
+    """A join token for one room only (``attributes``: the participant's initial ones)."""
     return (
         api.AccessToken(api_key, api_secret)
         .with_identity(identity)
         .with_name(identity)
+        .with_attributes(attributes or {})
         .with_grants(api.VideoGrants(room_join=True, room=room))
         .to_jwt()
     )
@@ -72,6 +79,10 @@ class Participant:
     """Monotonic arrival time of each non-silent agent audio frame."""
     agent_frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
     """Every agent audio frame (arrival time, int16 samples at SAMPLE_RATE): what we heard."""
+    heard_tracks: set[str] = field(default_factory=set)
+    """Names of the agent's audio tracks we are subscribed to now."""
+    sound_by_track: dict[str, list[float]] = field(default_factory=dict)
+    """Agent track name → arrival times of its non-silent frames."""
     speech_end: float | None = None
     """Monotonic time the last frame of the recording was handed to WebRTC."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -82,6 +93,7 @@ class Participant:
 
     async def join(self, url: str, jwt: str) -> None:
         self.room.on("track_subscribed", self._on_track)
+        self.room.on("track_unsubscribed", lambda track, *_: self.heard_tracks.discard(track.name))
         self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_text)
         await self.room.connect(url, jwt)
 
@@ -102,12 +114,15 @@ class Participant:
             self._spawn(self._listen(track))
 
     async def _listen(self, track: rtc.Track) -> None:
+        self.heard_tracks.add(track.name)
+        sounds = self.sound_by_track.setdefault(track.name, [])
         async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
             samples = np.frombuffer(event.frame.data, dtype=np.int16)
             now = time.monotonic()
             self.agent_frames.append((now, samples))
             if rms_dbfs(samples) > SILENCE_DBFS:
                 self.agent_sound_times.append(now)
+                sounds.append(now)
 
     def _on_text(self, reader: rtc.TextStreamReader, identity: str) -> None:
         async def read() -> None:

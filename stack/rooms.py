@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,37 @@ from .participant import Participant, Transcript, create_room, dispatch, token
 USER = "user"
 
 
+def _text(value: dict[str, Any] | str) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@asynccontextmanager
+async def room_with(
+    server: LiveKitServer,
+    agent_name: str,
+    people: Mapping[str, Mapping[str, str]],
+    *,
+    dispatch_metadata: dict[str, Any] | str = "",
+    room_metadata: dict[str, Any] | str = "",
+    prefix: str = "room",
+) -> AsyncIterator[dict[str, Participant]]:
+    """A new room with ``people`` (identity → initial attributes) joined, then the agent
+    dispatched into it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await create_room(server.url, API_KEY, API_SECRET, name, room_metadata=_text(room_metadata))
+    joined: dict[str, Participant] = {}
+    try:
+        for identity, attributes in people.items():
+            joined[identity] = Participant()
+            jwt = token(API_KEY, API_SECRET, name, identity, dict(attributes))
+            await joined[identity].join(server.url, jwt)
+        await dispatch(server.url, API_KEY, API_SECRET, name, agent_name, _text(dispatch_metadata))
+        yield joined
+    finally:
+        for participant in joined.values():
+            await participant.leave()
+
+
 @asynccontextmanager
 async def joined_room(
     server: LiveKitServer,
@@ -30,20 +61,16 @@ async def joined_room(
     room_metadata: dict[str, Any] | str = "",
     prefix: str = "room",
 ) -> AsyncIterator[Participant]:
-    """A new room with the agent dispatched into it and a user participant joined."""
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-    def text(value: dict[str, Any] | str) -> str:
-        return value if isinstance(value, str) else json.dumps(value)
-
-    await create_room(server.url, API_KEY, API_SECRET, name, room_metadata=text(room_metadata))
-    participant = Participant()
-    await participant.join(server.url, token(API_KEY, API_SECRET, name, USER))
-    await dispatch(server.url, API_KEY, API_SECRET, name, agent_name, text(dispatch_metadata))
-    try:
-        yield participant
-    finally:
-        await participant.leave()
+    """A new room with the agent dispatched into it and one user participant joined."""
+    async with room_with(
+        server,
+        agent_name,
+        {USER: {}},
+        dispatch_metadata=dispatch_metadata,
+        room_metadata=room_metadata,
+        prefix=prefix,
+    ) as people:
+        yield people[USER]
 
 
 @dataclass

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     PROVIDER_ERROR = "provider_error"
     MODE_UNAVAILABLE = "mode_unavailable"
     MODEL_UNAVAILABLE = "model_unavailable"
+    UNSUPPORTED_LANGUAGE_PAIR = "unsupported_language_pair"
     INTERNAL_ERROR = "internal_error"
 
 

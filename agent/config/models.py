@@ -165,7 +165,7 @@ class IntakeOptions(_Strict):
 
 
 Mode = Literal["assistant", "interpreter", "meeting", "intake"]
-IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant"})
+IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant", "interpreter"})
 
 
 class RoomConfig(_Strict):

@@ -48,21 +48,26 @@ def pair_for(source: str, target: str) -> str:
 
 
 class Translator:
-    """Translates one sentence at a time between two languages."""
+    """Translates one sentence at a time, between any two languages with an installed pair
+    (the interface the interpreter plugin expects of a translator)."""
 
-    def __init__(self, source: str, target: str) -> None:
-        self.source, self.target = source, target
-        self.pair = pair_for(source, target)
+    def unsupported(self, source: str, target: str) -> str | None:
+        try:
+            pair_for(source, target)
+        except ModelError as e:
+            return str(e)
+        return None
 
-    async def translate(self, text: str) -> str:
+    async def translate(self, text: str, source: str, target: str) -> str:
+        pair = pair_for(source, target)
         if not text.strip():
             return ""
         # -u drops Apertium's "*unknown" marks: a listener should hear the word, not a star.
         proc = await asyncio.create_subprocess_exec(
-            "apertium", "-u", self.pair,
+            "apertium", "-u", pair,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         out, err = await proc.communicate(text.encode())
         if proc.returncode != 0:
-            raise RuntimeError(f"apertium {self.pair} failed: {err.decode().strip()}")
+            raise RuntimeError(f"apertium {pair} failed: {err.decode().strip()}")
         return " ".join(out.decode().split())

@@ -1,0 +1,96 @@
+"""The interpreter mode: Parley's room config → the livekit-plugins-interpreter plugin.
+
+A pair the pipeline cannot interpret is reported as ``parley.error`` (code
+``unsupported_language_pair``) as soon as the room's languages are known; the agent keeps
+interpreting the pairs it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from livekit import rtc
+from livekit.plugins import interpreter, offline
+
+from ..config.errors import ErrorCode, ErrorReport, ParleyError
+from ..config.models import CascadePipeline, RoomConfig
+from ..pipeline.build import llm_stage, stt_stage, tts_stage
+
+logger = logging.getLogger("parley")
+
+LAG_ATTRIBUTE = "parley.interpreter_lag"
+T = TypeVar("T")
+
+
+def _plain(build: Callable[[], T]) -> T:
+    """Parley's errors carry a field for the room; the plugin only needs the reason."""
+    try:
+        return build()
+    except ParleyError as e:
+        raise ValueError(e.report.message) from None
+
+
+def backend(config: RoomConfig) -> interpreter.CascadeBackend:
+    p = config.pipeline
+    if not isinstance(p, CascadePipeline):
+        raise ParleyError(
+            ErrorCode.MODE_UNAVAILABLE,
+            "pipeline.kind",
+            "the interpreter runs on a cascade pipeline for now (realtime interpretation is "
+            'not built yet): use {"kind":"cascade", …} with any providers.',
+        )
+    translator: interpreter.Translator = (
+        offline.Translator()
+        if p.llm.provider == "offline"  # a 135M chat model cannot translate; Apertium can
+        else interpreter.LLMTranslator(llm_stage(p.llm))
+    )
+    return interpreter.CascadeBackend(
+        stt_for=lambda lang: _plain(lambda: stt_stage(p.stt, lang)),
+        tts_for=lambda lang: _plain(lambda: tts_stage(p.tts, lang)),
+        translator=translator,
+    )
+
+
+def unsupported_report(config: RoomConfig, source: str, target: str, reason: str) -> ErrorReport:
+    assert isinstance(config.pipeline, CascadePipeline)
+    offline_llm = config.pipeline.llm.provider == "offline"
+    alternatives = (
+        "a cascade whose llm provider is openai or google translates any pair; the offline "
+        "translator (Apertium) has the installed apertium-* pairs"
+        if offline_llm
+        else "a cascade with STT and TTS providers that serve both languages (openai does)"
+    )
+    return ErrorReport(
+        code=ErrorCode.UNSUPPORTED_LANGUAGE_PAIR,
+        field="pipeline.llm.provider" if offline_llm else "pipeline",
+        message=f"cannot interpret {source} → {target} with this pipeline ({reason}); "
+        f"backends that can: {alternatives}.",
+    )
+
+
+async def start(
+    room: rtc.Room, config: RoomConfig, report: Callable[[ErrorReport], Any]
+) -> interpreter.Interpreter:
+    interp = interpreter.Interpreter(
+        room,
+        backend(config),
+        interpreter.InterpreterOptions(languages=dict(config.interpreter.languages)),
+        on_unsupported=lambda s, t, why: report(unsupported_report(config, s, t, why)),
+    )
+    publishing: set[asyncio.Task[None]] = set()
+
+    def publish_lag(_: interpreter.UtteranceLag) -> None:
+        summary = interp.lag.summary().model_dump_json(exclude_none=True)
+        logger.info("interpreter lag %s", summary)
+        task = asyncio.ensure_future(
+            room.local_participant.set_attributes({LAG_ATTRIBUTE: summary})
+        )
+        publishing.add(task)
+        task.add_done_callback(publishing.discard)
+
+    interp.lag.on_add = publish_lag
+    await interp.start()
+    return interp

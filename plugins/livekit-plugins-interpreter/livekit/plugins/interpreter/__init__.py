@@ -1,0 +1,35 @@
+"""Live-interpreter plugin for LiveKit Agents: every participant hears every other one in
+their own language, on one audio track per language, with captions."""
+
+from livekit.agents import Plugin
+
+from .backend import Backend, CascadeBackend, LLMTranslator, Translator
+from .interpreter import Interpreter, InterpreterOptions
+from .lag import LagRecorder, LagSummary, UtteranceLag
+from .log import logger
+from .output import TRACK_PREFIX
+from .segmenter import ClauseSegmenter
+from .version import __version__
+
+__all__ = [
+    "TRACK_PREFIX",
+    "Backend",
+    "CascadeBackend",
+    "ClauseSegmenter",
+    "Interpreter",
+    "InterpreterOptions",
+    "LLMTranslator",
+    "LagRecorder",
+    "LagSummary",
+    "Translator",
+    "UtteranceLag",
+    "__version__",
+]
+
+
+class InterpreterPlugin(Plugin):
+    def __init__(self) -> None:
+        super().__init__(__name__, __version__, __package__, logger)
+
+
+Plugin.register_plugin(InterpreterPlugin())

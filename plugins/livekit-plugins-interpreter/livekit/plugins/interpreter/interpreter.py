@@ -1,0 +1,354 @@
+"""The live interpreter: hears every participant, speaks each one to every other language.
+
+Every participant other than agents is heard on its own STT stream (LiveKit's RoomIO links a
+single participant, so this does not use it). Each utterance is cut into clauses as it is
+recognised; each clause is translated into every language some *other* participant listens
+in, and spoken on that language's track (``interpretation-<lang>``), queued behind whatever
+that track is already saying. Track permissions let each participant subscribe only to the
+track of their own language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import stt, utils
+
+from .backend import Backend
+from .lag import LagRecorder, UtteranceLag
+from .log import logger
+from .output import InterpretationTrack, Unit
+from .segmenter import ClauseSegmenter
+
+TRANSCRIPTION_TOPIC = "lk.transcription"
+LANGUAGE_ATTRIBUTE = "language"
+
+
+@dataclass(frozen=True)
+class InterpreterOptions:
+    languages: Mapping[str, str] = field(default_factory=dict)
+    """Participant identity → language, for participants without a ``language`` attribute."""
+    language_attribute: str = LANGUAGE_ATTRIBUTE
+
+
+def base_language(tag: str) -> str:
+    """Listeners of ``es`` and ``es-MX`` share one Spanish track."""
+    return tag.split("-")[0].lower()
+
+
+@dataclass
+class _Speaker:
+    identity: str
+    language: str
+    track: rtc.RemoteAudioTrack
+    task: asyncio.Task[None]
+
+
+class Interpreter:
+    def __init__(
+        self,
+        room: rtc.Room,
+        backend: Backend,
+        options: InterpreterOptions | None = None,
+        *,
+        on_unsupported: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        """``on_unsupported(source, target, reason)`` is told once per pair that cannot work."""
+        self._room, self._backend = room, backend
+        self._opts = options or InterpreterOptions()
+        self._on_unsupported = on_unsupported
+        self._speakers: dict[str, _Speaker] = {}
+        self._tracks: dict[str, InterpretationTrack] = {}
+        self._publishing: dict[str, asyncio.Task[InterpretationTrack]] = {}
+        self._refused: dict[tuple[str, str], str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.lag = LagRecorder()
+
+    # --- who speaks what ---------------------------------------------------------------
+
+    def language_of(self, p: rtc.RemoteParticipant) -> str | None:
+        tag = p.attributes.get(self._opts.language_attribute) or self._opts.languages.get(
+            p.identity
+        )
+        return base_language(tag) if tag else None
+
+    def _humans(self) -> list[rtc.RemoteParticipant]:
+        return [
+            p
+            for p in self._room.remote_participants.values()
+            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        ]
+
+    def targets_for(self, speaker: str, source: str) -> set[str]:
+        """Languages other listeners need, except the speaker's own and refused pairs."""
+        wanted = {
+            lang
+            for p in self._humans()
+            if p.identity != speaker and (lang := self.language_of(p)) and lang != source
+        }
+        return {t for t in wanted if (source, t) not in self._refused}
+
+    def check_pairs(self) -> None:
+        """Asks the backend about every pair the room needs now, before anyone talks."""
+        languages = {lang for p in self._humans() if (lang := self.language_of(p))}
+        languages |= {base_language(t) for t in self._opts.languages.values()}
+        for source in languages:
+            for target in languages - {source}:
+                if (source, target) in self._refused:
+                    continue
+                reason = self._backend.unsupported(source, target)
+                if reason:
+                    self._refused[(source, target)] = reason
+                    logger.warning("cannot interpret %s → %s: %s", source, target, reason)
+                    if self._on_unsupported:
+                        self._on_unsupported(source, target, reason)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # Nobody may subscribe to anything until each track's audience is known: a client
+        # that auto-subscribes must never get a language that is not its own, even briefly.
+        self._room.local_participant.set_track_subscription_permissions(
+            allow_all_participants=False
+        )
+        self._room.on("track_subscribed", self._on_track_subscribed)
+        self._room.on("participant_disconnected", self._on_left)
+        self._room.on("participant_connected", self._on_roster_changed)
+        self._room.on("participant_attributes_changed", self._on_attributes_changed)
+        self.check_pairs()
+        for p in self._humans():
+            for pub in p.track_publications.values():
+                if isinstance(pub.track, rtc.RemoteAudioTrack):
+                    self._listen(p, pub.track)
+        await self._prepare_tracks()
+
+    async def aclose(self) -> None:
+        await utils.aio.cancel_and_wait(*(s.task for s in self._speakers.values()), *self._tasks)
+        for track in self._tracks.values():
+            await track.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track_subscribed(
+        self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
+    ) -> None:
+        if isinstance(track, rtc.RemoteAudioTrack):
+            self._listen(p, track)
+
+    def _on_left(self, p: rtc.RemoteParticipant) -> None:
+        speaker = self._speakers.pop(p.identity, None)
+        if speaker is not None:
+            speaker.task.cancel()
+        self._spawn(self._prepare_tracks())
+
+    def _on_roster_changed(self, _p: rtc.RemoteParticipant) -> None:
+        self.check_pairs()
+        self._spawn(self._prepare_tracks())
+
+    def _on_attributes_changed(self, changed: dict[str, str], p: rtc.RemoteParticipant) -> None:
+        if self._opts.language_attribute not in changed:
+            return
+        speaker = self._speakers.get(p.identity)
+        if speaker is not None and speaker.language != self.language_of(p):
+            # A new language needs another recogniser: restart this speaker's stream.
+            self._speakers.pop(p.identity)
+            speaker.task.cancel()
+        for pub in p.track_publications.values():
+            if isinstance(pub.track, rtc.RemoteAudioTrack):
+                self._listen(p, pub.track)
+        self._on_roster_changed(p)
+
+    # --- output tracks and permissions --------------------------------------------------
+
+    async def _prepare_tracks(self) -> None:
+        """Publishes the track of every language some participant listens in; then lets each
+        participant subscribe to their own language's track only."""
+        needed = {lang for p in self._humans() if (lang := self.language_of(p))}
+        await asyncio.gather(*(self._track(lang) for lang in needed))
+        self._apply_permissions()
+
+    async def _track(self, language: str) -> InterpretationTrack:
+        if language in self._tracks:
+            return self._tracks[language]
+        if language not in self._publishing:  # concurrent callers share one publication
+
+            async def publish() -> InterpretationTrack:
+                track = InterpretationTrack(
+                    self._room, language, self._backend.tts(language), self._caption_translation
+                )
+                await track.publish()
+                self._tracks[language] = track
+                return track
+
+            self._publishing[language] = asyncio.ensure_future(publish())
+        return await self._publishing[language]
+
+    def _apply_permissions(self) -> None:
+        permissions = []
+        for p in self._humans():
+            lang = self.language_of(p)
+            track = self._tracks.get(lang) if lang else None
+            permissions.append(
+                rtc.ParticipantTrackPermission(
+                    participant_identity=p.identity,
+                    allowed_track_sids=[track.sid] if track else [],
+                )
+            )
+        self._room.local_participant.set_track_subscription_permissions(
+            allow_all_participants=False, participant_permissions=permissions
+        )
+
+    # --- hearing -------------------------------------------------------------------------
+
+    def _listen(self, p: rtc.RemoteParticipant, track: rtc.RemoteAudioTrack) -> None:
+        language = self.language_of(p)
+        agent = p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT  # never our own output
+        if agent or language is None or p.identity in self._speakers:
+            return
+        task = asyncio.create_task(
+            self._hear(p.identity, language, track), name=f"hear {p.identity}"
+        )
+        self._speakers[p.identity] = _Speaker(p.identity, language, track, task)
+
+    async def _hear(self, identity: str, language: str, track: rtc.RemoteAudioTrack) -> None:
+        recogniser = self._backend.stt(language).stream()
+        audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
+
+        async def forward() -> None:
+            async for event in audio:
+                recogniser.push_frame(event.frame)
+            recogniser.end_input()
+
+        forwarding = asyncio.create_task(forward())
+        segmenter = ClauseSegmenter()
+        utterance = _Utterance.new(time.time())
+        try:
+            async for ev in recogniser:
+                text = ev.alternatives[0].text if ev.alternatives else ""
+                if ev.type == stt.SpeechEventType.START_OF_SPEECH:
+                    utterance = _Utterance.new(time.time())
+                elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
+                    self._spawn(
+                        self._caption_source(identity, language, track, utterance, text, False)
+                    )
+                    for unit in segmenter.interim(text):
+                        self._dispatch(identity, language, utterance, unit, last=False)
+                elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
+                    utterance.end = ev.speech_end_time or time.time()
+                elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
+                    self._spawn(
+                        self._caption_source(identity, language, track, utterance, text, True)
+                    )
+                    for unit in segmenter.final(text):
+                        self._dispatch(identity, language, utterance, unit, last=True)
+                    utterance = _Utterance.new(time.time())
+        finally:
+            await utils.aio.cancel_and_wait(forwarding)
+            await recogniser.aclose()
+            await audio.aclose()
+
+    def _dispatch(
+        self, speaker: str, source: str, utterance: _Utterance, text: str, *, last: bool
+    ) -> None:
+        for target in self.targets_for(speaker, source):
+            unit = Unit(
+                speaker=speaker,
+                source=source,
+                target=target,
+                segment_id=utterance.segment_id,
+                translation=asyncio.ensure_future(self._backend.translate(text, source, target)),
+                speech_start=utterance.start,
+                speech_end=(utterance.end or time.time()) if last else None,
+                first=target not in utterance.started,
+            )
+            utterance.started.add(target)
+            self._spawn(self._speak(unit))
+
+    async def _speak(self, unit: Unit) -> None:
+        track = await self._track(unit.target)
+        track.enqueue(unit)
+        played = await unit.played
+        if played is None:
+            return
+        lag = UtteranceLag(speaker=unit.speaker, target_language=unit.target)
+        if unit.first:
+            lag.start_s = played[0] - unit.speech_start
+        if unit.speech_end is not None:
+            lag.end_s = played[1] - unit.speech_end
+        if lag.start_s is not None or lag.end_s is not None:
+            self.lag.add(lag)
+
+    # --- captions ------------------------------------------------------------------------
+
+    async def _caption_source(
+        self,
+        identity: str,
+        language: str,
+        track: rtc.RemoteAudioTrack,
+        utterance: _Utterance,
+        text: str,
+        final: bool,
+    ) -> None:
+        await self._send_caption(
+            text,
+            {
+                "lk.transcription_final": str(final).lower(),
+                "lk.segment_id": utterance.segment_id,
+                "lk.transcribed_track_id": track.sid,
+                "parley.speaker": identity,
+                "parley.source_language": language,
+            },
+        )
+
+    async def _caption_translation(self, unit: Unit, text: str) -> None:
+        listeners = [
+            p.identity
+            for p in self._humans()
+            if self.language_of(p) == unit.target and p.identity != unit.speaker
+        ]
+        track = self._tracks.get(unit.target)
+        await self._send_caption(
+            text,
+            {
+                "lk.transcription_final": "true",
+                "lk.segment_id": f"{unit.segment_id}-{unit.target}",
+                "lk.transcribed_track_id": track.sid if track else "",
+                "parley.speaker": unit.speaker,
+                "parley.source_language": unit.source,
+                "parley.target_language": unit.target,
+            },
+            listeners,
+        )
+
+    async def _send_caption(
+        self, text: str, attributes: dict[str, str], to: list[str] | None = None
+    ) -> None:
+        if to == []:
+            return
+        with contextlib.suppress(Exception):  # a caption lost must not stop the interpretation
+            await self._room.local_participant.send_text(
+                text, topic=TRANSCRIPTION_TOPIC, attributes=attributes, destination_identities=to
+            )
+
+
+@dataclass
+class _Utterance:
+    segment_id: str
+    start: float
+    end: float | None = None
+    started: set[str] = field(default_factory=set)
+    """Target languages that already received a unit of this utterance."""
+
+    @classmethod
+    def new(cls, start: float) -> _Utterance:
+        return cls(segment_id=f"SG_{uuid.uuid4().hex[:12]}", start=start)

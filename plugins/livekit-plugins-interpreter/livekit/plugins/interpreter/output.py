@@ -1,0 +1,92 @@
+"""One published audio track per target language, speaking queued translations in order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import tts, utils
+
+from .log import logger
+
+TRACK_PREFIX = "interpretation-"
+
+
+@dataclass
+class Unit:
+    """A piece of one speaker's utterance, on its way to one target language."""
+
+    speaker: str
+    source: str
+    target: str
+    segment_id: str
+    translation: asyncio.Task[str]
+    speech_start: float
+    """Wall-clock start of the utterance this unit belongs to."""
+    speech_end: float | None = None
+    """Set on the utterance's last unit: wall-clock end of its speech."""
+    first: bool = False
+    """The utterance's first unit (its start lag is measured)."""
+    played: asyncio.Future[tuple[float, float] | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    """(first frame, last frame) wall-clock times once spoken; None if nothing was said."""
+
+
+class InterpretationTrack:
+    """Speaks every unit queued for one language, one after the other, never dropping one."""
+
+    def __init__(
+        self,
+        room: rtc.Room,
+        language: str,
+        speech: tts.TTS[Any],
+        on_spoken: Callable[[Unit, str], Awaitable[None]],
+    ) -> None:
+        self.language = language
+        self.name = TRACK_PREFIX + language
+        self._room, self._tts, self._on_spoken = room, speech, on_spoken
+        self._source = rtc.AudioSource(speech.sample_rate, speech.num_channels)
+        self._queue: asyncio.Queue[Unit] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.sid = ""
+
+    async def publish(self) -> None:
+        track = rtc.LocalAudioTrack.create_audio_track(self.name, self._source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        publication = await self._room.local_participant.publish_track(track, options)
+        self.sid = publication.sid
+        self._task = asyncio.create_task(self._play(), name=f"play {self.name}")
+
+    def enqueue(self, unit: Unit) -> None:
+        self._queue.put_nowait(unit)
+
+    async def _play(self) -> None:
+        while True:
+            unit = await self._queue.get()
+            try:
+                text = await unit.translation
+            except Exception:
+                logger.exception("translation to %s failed; skipping one unit", self.language)
+                unit.played.set_result(None)
+                continue
+            if not text:
+                unit.played.set_result(None)
+                continue
+            await self._on_spoken(unit, text)
+            first = None
+            async for audio in self._tts.synthesize(text):
+                first = first or time.time()
+                await self._source.capture_frame(audio.frame)
+            # capture_frame returns once a frame is queued; playout ends when the queue drains.
+            await self._source.wait_for_playout()
+            unit.played.set_result((first, time.time()) if first is not None else None)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            await utils.aio.cancel_and_wait(self._task)
+        await self._source.aclose()

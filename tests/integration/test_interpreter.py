@@ -1,0 +1,189 @@
+"""The interpreter mode through the real server: real English and Spanish recordings, three
+listeners, one interpretation track per language, captions, permissions, overlap."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit import rtc
+
+from stack.fakes import FakeProviders
+from stack.livekit_server import LiveKitServer
+from stack.participant import Participant, Transcript
+from stack.recordings import clip
+from stack.rooms import room_with
+from stack.worker import WorkerProcess, start_worker
+
+from .rooms import MEASUREMENTS, worker_env
+
+PEOPLE = {"alice": {"language": "en"}, "bruno": {"language": "es"}, "chloe": {"language": "fr"}}
+# Real recognition (Whisper) and real voices (espeak-ng); translation by an LLM, which the
+# OpenAI fake stands in for (it answers every request with the same sentence).
+LLM_CASCADE = {
+    "mode": "interpreter",
+    "pipeline": {
+        "kind": "cascade",
+        "stt": {"provider": "offline"},
+        "llm": {"provider": "openai"},
+        "tts": {"provider": "offline"},
+    },
+}
+OFFLINE = {"provider": "offline"}
+OFFLINE_CASCADE = {
+    "mode": "interpreter",
+    "pipeline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
+}
+
+
+async def wait_for(predicate: Any, what: str, timeout: float = 45.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.1)
+
+
+def sound_after(listener: Participant, track: str, t: float) -> bool:
+    return any(at > t for at in listener.sound_by_track.get(track, []))
+
+
+def captions(listener: Participant, **attrs: str) -> list[Transcript]:
+    return [
+        c for c in listener.transcripts if all(c.attributes.get(k) == v for k, v in attrs.items())
+    ]
+
+
+def fr_captions(listener: Participant, speaker: str) -> list[Transcript]:
+    return captions(listener, **{"parley.speaker": speaker, "parley.target_language": "fr"})
+
+
+async def agent_tracks(p: Participant, names: set[str]) -> dict[str, rtc.RemoteTrackPublication]:
+    def published() -> dict[str, rtc.RemoteTrackPublication]:
+        agent = p.agent()
+        pubs = agent.track_publications.values() if agent else []
+        return {pub.name: pub for pub in pubs if pub.name in names}
+
+    await wait_for(lambda: len(published()) == len(names), f"agent tracks {names}")
+    return published()
+
+
+async def test_three_languages_hear_each_other(
+    livekit_server: LiveKitServer, worker: WorkerProcess
+) -> None:
+    tracks = {f"interpretation-{lang}" for lang in ("en", "es", "fr")}
+    async with room_with(
+        livekit_server, worker.agent_name, PEOPLE, dispatch_metadata=LLM_CASCADE, prefix="interp"
+    ) as room:
+        alice, bruno, chloe = room["alice"], room["bruno"], room["chloe"]
+        await agent_tracks(chloe, tracks)
+        # Auto-subscription is on, yet each listener receives only its own language's track.
+        await wait_for(lambda: chloe.heard_tracks == {"interpretation-fr"}, "chloe's track")
+        await asyncio.sleep(1.0)
+        assert alice.heard_tracks == {"interpretation-en"}
+        assert bruno.heard_tracks == {"interpretation-es"}
+
+        # Subscribing on purpose to another language's track is refused by permissions.
+        spanish = (await agent_tracks(chloe, tracks))["interpretation-es"]
+        spanish.set_subscribed(True)
+        await asyncio.sleep(2.0)
+        assert "interpretation-es" not in chloe.heard_tracks
+
+        started = time.monotonic()
+        await alice.speak(clip("agent-pass"))
+        await wait_for(lambda: sound_after(bruno, "interpretation-es", started), "es speech")
+        await wait_for(lambda: sound_after(chloe, "interpretation-fr", started), "fr speech")
+        first_es = min(t for t in bruno.sound_by_track["interpretation-es"] if t > started)
+        after_end = first_es - (alice.speech_end or started)
+        MEASUREMENTS.append(
+            f"interpreter: first translated audio {after_end:+.2f} s after speech end"
+        )
+        assert not sound_after(alice, "interpretation-en", started)  # nobody hears themselves
+
+        # Captions: the original to everyone, each translation to its listeners only.
+        await wait_for(lambda: captions(bruno, **{"parley.target_language": "es"}), "es caption")
+        es = captions(bruno, **{"parley.target_language": "es"})[0].attributes
+        assert es["parley.speaker"] == "alice" and es["parley.source_language"] == "en"
+        assert es["lk.transcription_final"] == "true"
+
+        def original() -> list[Transcript]:
+            finals = captions(
+                chloe, **{"parley.speaker": "alice", "lk.transcription_final": "true"}
+            )
+            return [c for c in finals if "parley.target_language" not in c.attributes]
+
+        await wait_for(original, "the original's final caption")
+        assert original()[0].attributes["parley.source_language"] == "en"
+        alice_track = next(iter(alice.room.local_participant.track_publications))
+        assert original()[0].attributes["lk.transcribed_track_id"] == alice_track
+        assert not captions(chloe, **{"parley.target_language": "es"})
+        assert not [
+            c
+            for p in room.values()
+            for c in p.transcripts
+            if c.attributes.get("parley.target_language")
+            and c.attributes["parley.target_language"] == c.attributes["parley.source_language"]
+        ]
+
+        # Two people at once: both are translated for the third, neither is dropped.
+        await asyncio.gather(
+            alice.speak(clip("conf-onlyperson")), bruno.speak(clip("vm-nobodyavail", "es"))
+        )
+        for speaker in ("alice", "bruno"):
+            await wait_for(
+                lambda s=speaker: (
+                    len(captions(chloe, **{"parley.speaker": s, "parley.target_language": "fr"}))
+                    >= (2 if s == "alice" else 1)
+                ),
+                f"fr caption of {speaker}",
+            )
+        lag = json.loads(await chloe.wait_for_agent_attribute("parley.interpreter_lag"))
+        assert lag["utterances"] >= 1
+
+
+@pytest.fixture(scope="module")
+def keyless_interpreter(
+    livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path
+) -> Iterator[WorkerProcess]:
+    env = worker_env(livekit_server, fakes, OPENAI_API_KEY="", GOOGLE_API_KEY="")
+    process = start_worker(log_dir, env, agent_name="parley-interp-offline")
+    yield process
+    process.stop()
+
+
+async def test_offline_interpreter_translates_english_to_spanish(
+    livekit_server: LiveKitServer, keyless_interpreter: WorkerProcess
+) -> None:
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    async with room_with(
+        livekit_server, keyless_interpreter.agent_name, people, dispatch_metadata=OFFLINE_CASCADE
+    ) as room:
+        await agent_tracks(room["bruno"], {"interpretation-es"})
+        started = time.monotonic()
+        await room["alice"].speak(clip("agent-pass"))
+        await wait_for(lambda: sound_after(room["bruno"], "interpretation-es", started), "speech")
+        await wait_for(
+            lambda: captions(room["bruno"], **{"parley.target_language": "es"}), "es caption"
+        )
+        spanish = " ".join(
+            c.text for c in captions(room["bruno"], **{"parley.target_language": "es"})
+        )
+        assert "contraseña" in spanish.lower(), spanish  # Apertium's "password"
+
+
+async def test_an_unsupported_pair_is_reported_before_anyone_talks(
+    livekit_server: LiveKitServer, keyless_interpreter: WorkerProcess
+) -> None:
+    people = {"alice": {"language": "en"}, "chloe": {"language": "fr"}}
+    async with room_with(
+        livekit_server, keyless_interpreter.agent_name, people, dispatch_metadata=OFFLINE_CASCADE
+    ) as room:
+        error = json.loads(await room["alice"].wait_for_agent_attribute("parley.error"))
+    assert error["code"] == "unsupported_language_pair", error
+    assert "en → fr" in error["message"] or "fr → en" in error["message"]
+    assert "openai or google" in error["message"]
