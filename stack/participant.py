@@ -83,6 +83,8 @@ class Participant:
     """Names of the agent's audio tracks we are subscribed to now."""
     sound_by_track: dict[str, list[float]] = field(default_factory=dict)
     """Agent track name → arrival times of its non-silent frames."""
+    speech_start: float | None = None
+    """Monotonic time the first frame of the latest recording was handed to WebRTC."""
     speech_end: float | None = None
     """Monotonic time the last frame of the recording was handed to WebRTC."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -147,6 +149,14 @@ class Participant:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"the agent did not set attribute {name!r} within {timeout}s")
 
+    async def wait_for_agent_track(self, name: str, timeout: float = 60.0) -> None:
+        """Until we receive the agent's audio track ``name``."""
+        deadline = time.monotonic() + timeout
+        while name not in self.heard_tracks:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not subscribed to the agent's {name!r} within {timeout}s")
+            await asyncio.sleep(0.05)
+
     async def wait_for_agent_state(self, state: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while await self.wait_for_agent_attribute("lk.agent.state", timeout) != state:
@@ -209,6 +219,7 @@ class Participant:
         while True:
             if sent >= pcm.size and done is None and not self._utterances.empty():
                 (pcm, done), sent = self._utterances.get_nowait(), 0
+                self.speech_start = time.monotonic()
             chunk = pcm[sent : sent + n]
             sent += n
             if chunk.size < n:

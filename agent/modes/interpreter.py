@@ -22,6 +22,8 @@ from ..pipeline.build import llm_stage, stt_stage, tts_stage
 logger = logging.getLogger("parley")
 
 LAG_ATTRIBUTE = "parley.interpreter_lag"
+INTERIM_S = 0.5
+"""Interims twice a second: each may complete a clause to translate while the speaker goes on."""
 T = TypeVar("T")
 
 
@@ -48,7 +50,7 @@ def backend(config: RoomConfig) -> interpreter.CascadeBackend:
         else interpreter.LLMTranslator(llm_stage(p.llm))
     )
     return interpreter.CascadeBackend(
-        stt_for=lambda lang: _plain(lambda: stt_stage(p.stt, lang)),
+        stt_for=lambda lang: _plain(lambda: stt_stage(p.stt, lang, interim_interval=INTERIM_S)),
         tts_for=lambda lang: _plain(lambda: tts_stage(p.tts, lang)),
         translator=translator,
     )

@@ -37,9 +37,10 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
     )
 
 
-def stt_stage(s: STTStage, language: str) -> stt.STT[Any]:
+def stt_stage(s: STTStage, language: str, *, interim_interval: float = 1.0) -> stt.STT[Any]:
+    """``interim_interval``: how often the offline STT re-transcribes ongoing speech."""
     if s.provider == "offline":
-        return offline.stt(s, language)
+        return offline.stt(s, language, interim_interval)
     if s.provider == "openai":
         return openai.STT(**present(model=s.model), language=language)
     return google.STT(**present(model=s.model), languages=language)

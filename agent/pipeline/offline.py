@@ -49,10 +49,15 @@ def segmenter_vad() -> vad.VAD:
     return silero.VAD.load(min_silence_duration=0.3)
 
 
-def stt(s: STTStage, language: str) -> offline.STT:
+def stt(s: STTStage, language: str, interim_interval: float = 1.0) -> offline.STT:
     return _checked(
         _model_error_field("stt", s.model),
-        lambda: offline.STT(vad=segmenter_vad(), model=s.model, language=language),
+        lambda: offline.STT(
+            vad=segmenter_vad(),
+            model=s.model,
+            language=language,
+            interim_interval=interim_interval,
+        ),
     )
 
 

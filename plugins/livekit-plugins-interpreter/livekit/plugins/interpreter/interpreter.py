@@ -283,6 +283,10 @@ class Interpreter:
         lag = UtteranceLag(speaker=unit.speaker, target_language=unit.target)
         if unit.first:
             lag.start_s = played[0] - unit.speech_start
+            lag.recognise_s = unit.cut_at - unit.speech_start
+            if unit.translated_at is not None:
+                lag.translate_s = unit.translated_at - unit.cut_at
+                lag.voice_s = played[0] - unit.translated_at
         if unit.speech_end is not None:
             lag.end_s = played[1] - unit.speech_end
         if lag.start_s is not None or lag.end_s is not None:

@@ -15,6 +15,12 @@ class UtteranceLag(BaseModel):
     """Source speech start → first translated audio frame."""
     end_s: float | None = None
     """Source speech end → last translated audio frame."""
+    recognise_s: float | None = None
+    """Utterance start → its first unit's words recognised (speaking + STT)."""
+    translate_s: float | None = None
+    """Words recognised → translation ready."""
+    voice_s: float | None = None
+    """Translation ready → first translated audio (TTS and the track's queue)."""
 
 
 class LagSummary(BaseModel):
@@ -23,11 +29,16 @@ class LagSummary(BaseModel):
     start_p95_s: float | None
     end_p50_s: float | None
     end_p95_s: float | None
+    recognise_p50_s: float | None
+    translate_p50_s: float | None
+    voice_p50_s: float | None
 
 
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
+    if q == 0.5:
+        return statistics.median(values)
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -44,12 +55,16 @@ class LagRecorder:
             self.on_add(lag)
 
     def summary(self) -> LagSummary:
-        starts = [u.start_s for u in self.utterances if u.start_s is not None]
-        ends = [u.end_s for u in self.utterances if u.end_s is not None]
+        def values(name: str) -> list[float]:
+            return [v for u in self.utterances if (v := getattr(u, name)) is not None]
+
         return LagSummary(
             utterances=len(self.utterances),
-            start_p50_s=statistics.median(starts) if starts else None,
-            start_p95_s=_pct(starts, 0.95),
-            end_p50_s=statistics.median(ends) if ends else None,
-            end_p95_s=_pct(ends, 0.95),
+            start_p50_s=_pct(values("start_s"), 0.5),
+            start_p95_s=_pct(values("start_s"), 0.95),
+            end_p50_s=_pct(values("end_s"), 0.5),
+            end_p95_s=_pct(values("end_s"), 0.95),
+            recognise_p50_s=_pct(values("recognise_s"), 0.5),
+            translate_p50_s=_pct(values("translate_s"), 0.5),
+            voice_p50_s=_pct(values("voice_s"), 0.5),
         )

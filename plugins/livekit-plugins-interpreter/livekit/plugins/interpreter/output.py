@@ -31,6 +31,9 @@ class Unit:
     """Set on the utterance's last unit: wall-clock end of its speech."""
     first: bool = False
     """The utterance's first unit (its start lag is measured)."""
+    cut_at: float = field(default_factory=time.time)
+    """When the words of this unit were recognised and cut from the transcript."""
+    translated_at: float | None = None
     played: asyncio.Future[tuple[float, float] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -70,6 +73,7 @@ class InterpretationTrack:
             unit = await self._queue.get()
             try:
                 text = await unit.translation
+                unit.translated_at = unit.translated_at or time.time()
             except Exception:
                 logger.exception("translation to %s failed; skipping one unit", self.language)
                 unit.played.set_result(None)
