@@ -16,8 +16,8 @@ from livekit import rtc
 from livekit.plugins import interpreter, offline
 
 from ..config.errors import ErrorCode, ErrorReport, ParleyError
-from ..config.models import CascadePipeline, RoomConfig
-from ..pipeline.build import llm_stage, stt_stage, tts_stage
+from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
+from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
 
 logger = logging.getLogger("parley")
 
@@ -35,14 +35,14 @@ def _plain(build: Callable[[], T]) -> T:
         raise ValueError(e.report.message) from None
 
 
-def backend(config: RoomConfig) -> interpreter.CascadeBackend:
+def backend(config: RoomConfig) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
     p = config.pipeline
-    if not isinstance(p, CascadePipeline):
-        raise ParleyError(
-            ErrorCode.MODE_UNAVAILABLE,
-            "pipeline.kind",
-            "the interpreter runs on a cascade pipeline for now (realtime interpretation is "
-            'not built yet): use {"kind":"cascade", …} with any providers.',
+    if isinstance(p, RealtimePipeline):
+        # Gemini Live takes the language it speaks as an option: the session's target.
+        return interpreter.RealtimeBackend(
+            lambda _source, target: realtime_model(
+                p, config.model_copy(update={"language": target})
+            )
         )
     translator: interpreter.Translator = (
         offline.Translator()
@@ -57,8 +57,8 @@ def backend(config: RoomConfig) -> interpreter.CascadeBackend:
 
 
 def unsupported_report(config: RoomConfig, source: str, target: str, reason: str) -> ErrorReport:
-    assert isinstance(config.pipeline, CascadePipeline)
-    offline_llm = config.pipeline.llm.provider == "offline"
+    p = config.pipeline
+    offline_llm = isinstance(p, CascadePipeline) and p.llm.provider == "offline"
     alternatives = (
         "a cascade whose llm provider is openai or google translates any pair; the offline "
         "translator (Apertium) has the installed apertium-* pairs"

@@ -146,6 +146,29 @@ async def test_three_languages_hear_each_other(
         assert lag["utterances"] >= 1
 
 
+@pytest.mark.parametrize("provider", ["openai", "google"])
+async def test_realtime_models_interpret_speech_to_speech(
+    provider: str, livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
+) -> None:
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    config = {"mode": "interpreter", "pipeline": {"kind": "realtime", "provider": provider}}
+    async with room_with(
+        livekit_server, worker.agent_name, people, dispatch_metadata=config, prefix=provider
+    ) as room:
+        alice, bruno = room["alice"], room["bruno"]
+        await bruno.wait_for_agent_track("interpretation-es")
+        started = time.monotonic()
+        await alice.speak(clip("agent-pass"))
+        await wait_for(lambda: sound_after(bruno, "interpretation-es", started), "es speech")
+        assert not sound_after(alice, "interpretation-en", started)
+        await wait_for(lambda: captions(bruno, **{"parley.target_language": "es"}), "caption")
+        caption = captions(bruno, **{"parley.target_language": "es"})[0].attributes
+        assert caption["parley.speaker"] == "alice" and caption["parley.source_language"] == "en"
+    # The provider was told to interpret en → es, not to answer.
+    told = json.dumps([e for e in fakes.received() if e.get("provider") == provider])
+    assert "simultaneous interpreter" in told and "code en" in told and "code es" in told
+
+
 @pytest.fixture(scope="module")
 def keyless_interpreter(
     livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path

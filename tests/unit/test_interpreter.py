@@ -8,7 +8,7 @@ import pytest
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, llm
 from livekit.plugins import interpreter
 
-from agent.config import ErrorCode, ParleyError, RoomConfig
+from agent.config import ErrorCode, RoomConfig
 from agent.modes.interpreter import backend, unsupported_report
 
 
@@ -85,10 +85,10 @@ def test_unsupported_pair_report_names_the_pair_and_the_backends_that_can() -> N
     assert "en → fr" in report.message and "openai or google" in report.message
 
 
-def test_realtime_interpreter_is_refused_clearly() -> None:
-    with pytest.raises(ParleyError) as caught:
-        backend(interpreter_config(kind="realtime", provider="openai"))
-    assert caught.value.report.field == "pipeline.kind"
+def test_realtime_pipelines_interpret_speech_to_speech() -> None:
+    chosen = backend(interpreter_config(kind="realtime", provider="openai"))
+    assert isinstance(chosen, interpreter.RealtimeBackend)
+    assert chosen.unsupported("en", "ja") is None
 
 
 def test_long_unpunctuated_speech_is_chunked_by_phrase() -> None:

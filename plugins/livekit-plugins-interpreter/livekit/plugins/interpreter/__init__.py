@@ -3,7 +3,7 @@ their own language, on one audio track per language, with captions."""
 
 from livekit.agents import Plugin
 
-from .backend import Backend, CascadeBackend, LLMTranslator, Translator
+from .backend import Backend, CascadeBackend, LLMTranslator, RealtimeBackend, Translator
 from .interpreter import Interpreter, InterpreterOptions
 from .lag import LagRecorder, LagSummary, UtteranceLag
 from .log import logger
@@ -21,6 +21,7 @@ __all__ = [
     "LLMTranslator",
     "LagRecorder",
     "LagSummary",
+    "RealtimeBackend",
     "Translator",
     "UtteranceLag",
     "__version__",

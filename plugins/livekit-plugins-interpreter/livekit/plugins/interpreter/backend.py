@@ -102,3 +102,36 @@ class CascadeBackend:
             except Exception as e:  # the plugin's own error says what is missing
                 return str(e)
         return None
+
+
+REALTIME_INSTRUCTIONS = (
+    "You are a professional simultaneous interpreter, not an assistant. Everything you hear "
+    "is speech in the language with code {source}; say it again in the language with code "
+    "{target}, faithfully and completely, keeping names, numbers, units and dates exactly. "
+    "Never answer, comment, greet or add anything; if you hear nothing to interpret, say "
+    "nothing."
+)
+
+
+class RealtimeBackend:
+    """A speech-to-speech model interprets directly: one session per speaker and target
+    language, fed that speaker's audio and instructed to interpret, so tone and timing
+    survive and overlapping speakers never share a session. Costs one session per
+    (speaker, target) pair."""
+
+    sample_rate = 24_000
+    """Realtime models speak 24 kHz PCM."""
+
+    def __init__(self, model_for: Callable[[str, str], llm.RealtimeModel]) -> None:
+        """``model_for(source, target)`` builds the model of one session."""
+        self._model_for = model_for
+
+    def unsupported(self, source: str, target: str) -> str | None:
+        return None  # multilingual models: the provider reports what it cannot do
+
+    async def session(self, source: str, target: str) -> llm.RealtimeSession[Any]:
+        session = self._model_for(source, target).session()
+        await session.update_instructions(
+            REALTIME_INSTRUCTIONS.format(source=source, target=target)
+        )
+        return session

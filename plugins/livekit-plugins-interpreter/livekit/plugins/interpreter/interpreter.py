@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import stt, utils
+from livekit.agents import llm, stt, utils
 
-from .backend import Backend
+from .backend import Backend, RealtimeBackend
 from .lag import LagRecorder, UtteranceLag
 from .log import logger
 from .output import InterpretationTrack, Unit
@@ -55,7 +55,7 @@ class Interpreter:
     def __init__(
         self,
         room: rtc.Room,
-        backend: Backend,
+        backend: Backend | RealtimeBackend,
         options: InterpreterOptions | None = None,
         *,
         on_unsupported: Callable[[str, str, str], None] | None = None,
@@ -183,9 +183,18 @@ class Interpreter:
         if language not in self._publishing:  # concurrent callers share one publication
 
             async def publish() -> InterpretationTrack:
-                track = InterpretationTrack(
-                    self._room, language, self._backend.tts(language), self._caption_translation
-                )
+                if isinstance(self._backend, RealtimeBackend):
+                    track = InterpretationTrack(
+                        self._room,
+                        language,
+                        None,
+                        self._caption_translation,
+                        sample_rate=self._backend.sample_rate,
+                    )
+                else:
+                    track = InterpretationTrack(
+                        self._room, language, self._backend.tts(language), self._caption_translation
+                    )
                 await track.publish()
                 self._tracks[language] = track
                 return track
@@ -215,13 +224,18 @@ class Interpreter:
         agent = p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT  # never our own output
         if agent or language is None or p.identity in self._speakers:
             return
-        task = asyncio.create_task(
-            self._hear(p.identity, language, track), name=f"hear {p.identity}"
+        hearing = (
+            self._hear_realtime(p.identity, language, track, self._backend)
+            if isinstance(self._backend, RealtimeBackend)
+            else self._hear(p.identity, language, track, self._backend)
         )
+        task = asyncio.create_task(hearing, name=f"hear {p.identity}")
         self._speakers[p.identity] = _Speaker(p.identity, language, track, task)
 
-    async def _hear(self, identity: str, language: str, track: rtc.RemoteAudioTrack) -> None:
-        recogniser = self._backend.stt(language).stream()
+    async def _hear(
+        self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: Backend
+    ) -> None:
+        recogniser = backend.stt(language).stream()
         audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
 
         async def forward() -> None:
@@ -257,16 +271,93 @@ class Interpreter:
             await recogniser.aclose()
             await audio.aclose()
 
+    async def _hear_realtime(
+        self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: RealtimeBackend
+    ) -> None:
+        """One speech-to-speech session per target language, each fed this speaker's audio."""
+        audio = rtc.AudioStream(track, sample_rate=backend.sample_rate, num_channels=1)
+        sessions: dict[str, Any] = {}
+        opening: dict[str, asyncio.Task[None]] = {}
+        utterances: dict[str, _Utterance] = {}
+
+        async def open_session(target: str) -> None:
+            session = await backend.session(language, target)
+            utterances[target] = _Utterance.new(time.time())
+            transcribes = not sessions  # one session captions the original, not every one
+
+            def started(_: Any) -> None:
+                utterances[target] = _Utterance.new(time.time())
+
+            def stopped(_: Any) -> None:
+                utterances[target].end = time.time()
+
+            def generated(ev: llm.GenerationCreatedEvent) -> None:
+                self._spawn(self._relay(ev, identity, language, target, utterances[target]))
+
+            def transcribed(ev: llm.InputTranscriptionCompleted) -> None:
+                if transcribes and ev.transcript:
+                    caption = self._caption_source(
+                        identity, language, track, utterances[target], ev.transcript, ev.is_final
+                    )
+                    self._spawn(caption)
+
+            session.on("input_speech_started", started)
+            session.on("input_speech_stopped", stopped)
+            session.on("generation_created", generated)
+            session.on("input_audio_transcription_completed", transcribed)
+            sessions[target] = session
+
+        try:
+            async for event in audio:
+                targets = self.targets_for(identity, language)
+                for target in targets - sessions.keys() - opening.keys():
+                    opening[target] = asyncio.create_task(open_session(target))
+                for target, session in sessions.items():
+                    if target in targets:
+                        session.push_audio(event.frame)
+        finally:
+            await utils.aio.cancel_and_wait(*opening.values())
+            for session in sessions.values():
+                await session.aclose()
+            await audio.aclose()
+
+    async def _relay(
+        self,
+        ev: llm.GenerationCreatedEvent,
+        speaker: str,
+        source: str,
+        target: str,
+        utterance: _Utterance,
+    ) -> None:
+        async def text_of(stream: AsyncIterable[str]) -> str:
+            return "".join([str(part) async for part in stream]).strip()
+
+        async for message in ev.message_stream:
+            unit = Unit(
+                speaker=speaker,
+                source=source,
+                target=target,
+                segment_id=utterance.segment_id,
+                translation=asyncio.ensure_future(text_of(message.text_stream)),
+                speech_start=utterance.start,
+                speech_end=utterance.end or time.time(),
+                first=True,
+                audio=message.audio_stream,
+            )
+            self._spawn(self._speak(unit))
+
     def _dispatch(
         self, speaker: str, source: str, utterance: _Utterance, text: str, *, last: bool
     ) -> None:
+        backend = self._backend
+        assert not isinstance(backend, RealtimeBackend)
         for target in self.targets_for(speaker, source):
             unit = Unit(
                 speaker=speaker,
                 source=source,
                 target=target,
                 segment_id=utterance.segment_id,
-                translation=asyncio.ensure_future(self._backend.translate(text, source, target)),
+                translation=asyncio.ensure_future(backend.translate(text, source, target)),
                 speech_start=utterance.start,
                 speech_end=(utterance.end or time.time()) if last else None,
                 first=target not in utterance.started,

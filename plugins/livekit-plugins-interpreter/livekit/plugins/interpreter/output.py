@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class Unit:
     target: str
     segment_id: str
     translation: asyncio.Task[str]
+    """The translated text (complete before speaking in a cascade; alongside audio otherwise)."""
     speech_start: float
     """Wall-clock start of the utterance this unit belongs to."""
     speech_end: float | None = None
@@ -34,6 +36,8 @@ class Unit:
     cut_at: float = field(default_factory=time.time)
     """When the words of this unit were recognised and cut from the transcript."""
     translated_at: float | None = None
+    audio: AsyncIterable[rtc.AudioFrame] | None = None
+    """Speech already in the target language (speech-to-speech models); None → TTS."""
     played: asyncio.Future[tuple[float, float] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -47,13 +51,16 @@ class InterpretationTrack:
         self,
         room: rtc.Room,
         language: str,
-        speech: tts.TTS[Any],
+        speech: tts.TTS[Any] | None,
         on_spoken: Callable[[Unit, str], Awaitable[None]],
+        sample_rate: int = 24_000,
     ) -> None:
+        """``speech`` voices text units; without it (speech-to-speech) units bring audio at
+        ``sample_rate``."""
         self.language = language
         self.name = TRACK_PREFIX + language
         self._room, self._tts, self._on_spoken = room, speech, on_spoken
-        self._source = rtc.AudioSource(speech.sample_rate, speech.num_channels)
+        self._source = rtc.AudioSource(speech.sample_rate if speech else sample_rate, 1)
         self._queue: asyncio.Queue[Unit] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.sid = ""
@@ -71,6 +78,9 @@ class InterpretationTrack:
     async def _play(self) -> None:
         while True:
             unit = await self._queue.get()
+            if unit.audio is not None:
+                await self._relay(unit, unit.audio)
+                continue
             try:
                 text = await unit.translation
                 unit.translated_at = unit.translated_at or time.time()
@@ -78,17 +88,25 @@ class InterpretationTrack:
                 logger.exception("translation to %s failed; skipping one unit", self.language)
                 unit.played.set_result(None)
                 continue
-            if not text:
+            if not text or self._tts is None:
                 unit.played.set_result(None)
                 continue
             await self._on_spoken(unit, text)
-            first = None
-            async for audio in self._tts.synthesize(text):
-                first = first or time.time()
-                await self._source.capture_frame(audio.frame)
-            # capture_frame returns once a frame is queued; playout ends when the queue drains.
-            await self._source.wait_for_playout()
-            unit.played.set_result((first, time.time()) if first is not None else None)
+            await self._relay(unit, (audio.frame async for audio in self._tts.synthesize(text)))
+
+    async def _relay(self, unit: Unit, frames: AsyncIterable[rtc.AudioFrame]) -> None:
+        first = None
+        async for frame in frames:
+            first = first or time.time()
+            await self._source.capture_frame(frame)
+        # capture_frame returns once a frame is queued; playout ends when the queue drains.
+        await self._source.wait_for_playout()
+        unit.played.set_result((first, time.time()) if first is not None else None)
+        if unit.audio is not None:  # speech-to-speech: the text is complete by now
+            with contextlib.suppress(Exception):
+                text = await unit.translation
+                if text:
+                    await self._on_spoken(unit, text)
 
     async def aclose(self) -> None:
         if self._task is not None:
