@@ -1,9 +1,12 @@
 """Lag of the live interpreter, through the real server, as a listener hears it.
 
-    scripts/bench interpreter_lag [--utterances 10]
+    scripts/bench interpreter_lag [--utterances 10] [--pipeline offline|openai|google]
 
-Starts livekit-server and a worker with no provider keys, opens an interpreter room with the
-offline cascade (Whisper → Apertium → espeak-ng), an English speaker and a Spanish listener.
+Starts livekit-server and a worker, opens an interpreter room with an English speaker and a
+Spanish listener. ``offline`` (default): a worker with no keys and the offline cascade
+(Whisper → Apertium → espeak-ng). ``openai`` / ``google``: the realtime speech-to-speech
+backend against the local fake providers, which answer at once (zero model time), so the lag
+measured is what Parley and the provider's turn detection add.
 The speaker says real recordings one after the other; the listener times, on its
 `interpretation-es` track, speech start → translated audio start and speech end → translated
 audio end. Prints per utterance and p50/p95, the agent's own summary, and writes JSON.
@@ -17,9 +20,11 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from stack.fakes import start_fakes
 from stack.livekit_server import start_livekit_server
 from stack.participant import Participant
 from stack.process import ROOT
@@ -31,9 +36,10 @@ from .offline_v2v import keyless_env, percentiles
 
 TRACK = "interpretation-es"
 OFFLINE = {"provider": "offline"}
-CONFIG = {
-    "mode": "interpreter",
-    "pipeline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
+PIPELINES: dict[str, dict[str, Any]] = {
+    "offline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
+    "openai": {"kind": "realtime", "provider": "openai"},
+    "google": {"kind": "realtime", "provider": "google"},
 }
 QUIET_S = 2.5
 """Silence on the track that ends an utterance's translation."""
@@ -64,13 +70,16 @@ async def translated(
     raise TimeoutError(f"no translation on {TRACK} within {timeout}s")
 
 
-async def measure(count: int, log_dir: Path) -> Result:
+async def measure(count: int, pipeline: str, log_dir: Path) -> Result:
     server = start_livekit_server(log_dir, isolated_ports=True)
-    worker = start_worker(log_dir, keyless_env(server), agent_name="parley-bench-interp")
+    fakes = start_fakes(log_dir) if pipeline != "offline" else None
+    env = keyless_env(server) | (fakes.env() if fakes else {})
+    worker = start_worker(log_dir, env, agent_name="parley-bench-interp")
+    config = {"mode": "interpreter", "pipeline": PIPELINES[pipeline]}
     measured: list[Utterance] = []
     people = {"speaker": {"language": "en"}, "listener": {"language": "es"}}
     try:
-        async with room_with(server, worker.agent_name, people, dispatch_metadata=CONFIG) as room:
+        async with room_with(server, worker.agent_name, people, dispatch_metadata=config) as room:
             speaker, listener = room["speaker"], room["listener"]
             await listener.wait_for_agent_track(TRACK)
             for i in range(count):
@@ -90,6 +99,8 @@ async def measure(count: int, log_dir: Path) -> Result:
             raw = agent.attributes.get("parley.interpreter_lag", "{}") if agent else "{}"
     finally:
         worker.stop()
+        if fakes:
+            fakes.stop()
         server.stop()
     return Result(
         utterances=measured,
@@ -104,10 +115,12 @@ async def measure(count: int, log_dir: Path) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=10)
-    parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/interpreter_lag.json")
+    parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="offline")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    result = asyncio.run(measure(args.utterances, log_dir))
+    result = asyncio.run(measure(args.utterances, args.pipeline, log_dir))
+    args.json = args.json or ROOT / f"artifacts/bench/interpreter_lag-{args.pipeline}.json"
     print(f"\n{'lag':10s} {'p50':>7s} {'p90':>7s} {'mean':>7s}  (s, client-observed)")
     for name, stats in result.summary.items():
         print(f"{name:10s} {stats['p50']:7.2f} {stats['p90']:7.2f} {stats['mean']:7.2f}")
