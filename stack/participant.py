@@ -39,7 +39,8 @@ def token(
         .with_identity(identity)
         .with_name(identity)
         .with_attributes(attributes or {})
-        .with_grants(api.VideoGrants(room_join=True, room=room))
+        # Updating own attributes is how a participant changes language mid-call.
+        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
         .to_jwt()
     )
 
@@ -233,9 +234,11 @@ class Participant:
             await asyncio.sleep(max(0.0, start + i * FRAME_MS / 1000 - time.monotonic()))
 
     async def leave(self) -> None:
+        """Idempotent: a test may leave early and its room helper leaves again at the end."""
         for task in [self._publishing, *self._tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        await self.room.disconnect()
+        if self.room.isconnected():
+            await self.room.disconnect()

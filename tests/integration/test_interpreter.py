@@ -14,15 +14,16 @@ import pytest
 from livekit import rtc
 
 from stack.fakes import FakeProviders
-from stack.livekit_server import LiveKitServer
-from stack.participant import Participant, Transcript
+from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
+from stack.participant import Participant, Transcript, token
 from stack.recordings import clip
 from stack.rooms import room_with
 from stack.worker import WorkerProcess, start_worker
 
 from .rooms import MEASUREMENTS, worker_env
 
-PEOPLE = {"alice": {"language": "en"}, "bruno": {"language": "es"}, "chloe": {"language": "fr"}}
+FRENCH = {"language": "fr"}
+PEOPLE = {"alice": {"language": "en"}, "bruno": {"language": "es"}, "chloe": FRENCH}
 # Real recognition (Whisper) and real voices (espeak-ng); translation by an LLM, which the
 # OpenAI fake stands in for (it answers every request with the same sentence).
 LLM_CASCADE = {
@@ -144,6 +145,31 @@ async def test_three_languages_hear_each_other(
             )
         lag = json.loads(await chloe.wait_for_agent_attribute("parley.interpreter_lag"))
         assert lag["utterances"] >= 1
+
+
+async def test_late_joiner_language_change_and_leaver(
+    livekit_server: LiveKitServer, worker: WorkerProcess
+) -> None:
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    async with room_with(
+        livekit_server, worker.agent_name, people, dispatch_metadata=LLM_CASCADE, prefix="late"
+    ) as room:
+        await room["bruno"].wait_for_agent_track("interpretation-es")
+        dave = Participant()
+        name = room["alice"].room.name
+        await dave.join(livekit_server.url, token(API_KEY, API_SECRET, name, "dave", FRENCH))
+        try:
+            await dave.wait_for_agent_track("interpretation-fr")  # published for the newcomer
+            await dave.room.local_participant.set_attributes({"language": "es"})
+            await dave.wait_for_agent_track("interpretation-es")
+            # Nobody listens in French any more: the track is gone.
+            await wait_for(lambda: dave.heard_tracks == {"interpretation-es"}, "fr unpublished")
+            await room["bruno"].leave()
+            started = time.monotonic()
+            await room["alice"].speak(clip("conf-onlyperson"))
+            await wait_for(lambda: sound_after(dave, "interpretation-es", started), "es speech")
+        finally:
+            await dave.leave()
 
 
 @pytest.mark.parametrize("provider", ["openai", "google"])

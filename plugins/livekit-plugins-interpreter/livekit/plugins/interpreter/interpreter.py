@@ -176,6 +176,14 @@ class Interpreter:
         needed = {lang for p in self._humans() if (lang := self.language_of(p))}
         await asyncio.gather(*(self._track(lang) for lang in needed))
         self._apply_permissions()
+        # A language nobody listens in any more is unpublished: nothing is synthesised for
+        # it, and a listener who switched away stops receiving it (livekit-server 1.13 keeps
+        # an existing subscription when its permission is revoked).
+        for language in set(self._tracks) - needed:
+            track = self._tracks.pop(language)
+            self._publishing.pop(language, None)
+            await self._room.local_participant.unpublish_track(track.sid)
+            await track.aclose()
 
     async def _track(self, language: str) -> InterpretationTrack:
         if language in self._tracks:
