@@ -10,10 +10,10 @@ by phrase. The final transcript flushes what is left.
 from __future__ import annotations
 
 CLAUSE_END = (",", ";", ":", ".", "?", "!", "…", "。", "？", "！", "،")
-STABLE_TAIL = 2
+STABLE_TAIL = 1
 MIN_WORDS = 3
 """Shorter pieces translate badly ("Yes, so," alone) and are merged into the next."""
-MAX_WORDS = 5
+MAX_WORDS = 4
 
 
 class ClauseSegmenter:
