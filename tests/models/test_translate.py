@@ -17,3 +17,14 @@ def test_a_missing_pair_names_the_package_to_install() -> None:
     reason = offline.Translator().unsupported("en", "de")
     assert reason is not None and "apertium-eng-deu" in reason
     assert offline.Translator().unsupported("en", "es") is None
+
+
+async def test_the_kept_pipeline_serves_sentence_after_sentence() -> None:
+    apertium = offline.Translator()
+    outs = [
+        await apertium.translate(text, "en", "es")
+        for text in ("Where does it hurt?", "It costs $5 [about] @home.", "I have a headache.")
+    ]
+    assert outs[0].startswith("Dónde")
+    assert "$5" in outs[1] and "@" in outs[1]  # Apertium's special characters pass through
+    assert "dolor de cabeza" in outs[2]  # still in step: each answer is its own sentence's
