@@ -15,6 +15,7 @@ from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
 from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
 
+from .background import spawn
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
 from .modes import build_agent
@@ -82,12 +83,8 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
 
 
 async def start_interpreter(ctx: JobContext, config: RoomConfig) -> None:
-    reporting: set[asyncio.Task[None]] = set()
-
     def report(error: ErrorReport) -> None:  # the agent stays for the pairs it can serve
-        task = asyncio.create_task(tell_room(ctx, error))
-        reporting.add(task)
-        task.add_done_callback(reporting.discard)
+        spawn(tell_room(ctx, error))
 
     try:
         interp = await interpreter_mode.start(ctx.room, config, report)
@@ -112,7 +109,6 @@ async def start_session(
 
 def watch_session(ctx: JobContext, session: AgentSession[None], settings: WorkerSettings) -> None:
     """Turns provider failures during the session into ``parley.error``."""
-    reporting: set[asyncio.Task[None]] = set()
 
     def on_error(ev: ErrorEvent) -> None:
         if getattr(ev.error, "recoverable", True):
@@ -123,9 +119,7 @@ def watch_session(ctx: JobContext, session: AgentSession[None], settings: Worker
             message=f"the provider failed and could not recover ({type(ev.error).__name__}): "
             "check the provider's status, key and quota, then dispatch the agent again.",
         )
-        task = asyncio.create_task(report_error(ctx, report, settings.error_grace_s))
-        reporting.add(task)
-        task.add_done_callback(reporting.discard)
+        spawn(report_error(ctx, report, settings.error_grace_s))
 
     def on_close(ev: CloseEvent) -> None:
         if ev.reason != CloseReason.ERROR:

@@ -30,9 +30,9 @@ from stack.participant import Participant
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip
 from stack.rooms import room_with
-from stack.worker import start_worker
+from stack.worker import start_worker, worker_env
 
-from .offline_v2v import keyless_env, percentiles
+from .offline_v2v import percentiles
 
 TRACK = "interpretation-es"
 OFFLINE = {"provider": "offline"}
@@ -73,7 +73,7 @@ async def translated(
 async def measure(count: int, pipeline: str, log_dir: Path) -> Result:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes = start_fakes(log_dir) if pipeline != "offline" else None
-    env = keyless_env(server) | (fakes.env() if fakes else {})
+    env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="1")
     worker = start_worker(log_dir, env, agent_name="parley-bench-interp")
     config = {"mode": "interpreter", "pipeline": PIPELINES[pipeline]}
     measured: list[Utterance] = []

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from stack.livekit_server import LiveKitServer, start_livekit_server
+from agent.reports.turns import TURN_ATTRIBUTE
+from stack.livekit_server import start_livekit_server
 from stack.memory import ProcessMemory, tree_memory
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip, known_text, word_error_rate
 from stack.rooms import converse, joined_room
-from stack.worker import start_worker
+from stack.worker import start_worker, worker_env
 
 STAGES = (
     "transcription_delay",
@@ -55,19 +56,6 @@ class Result(BaseModel):
     target_p50_s: float = TARGET_P50_S
 
 
-def keyless_env(server: LiveKitServer) -> dict[str, str]:
-    """A worker with no provider key and no developer defaults: the offline cascade."""
-    return {
-        **server.env(),
-        "OPENAI_API_KEY": "",
-        "GOOGLE_API_KEY": "",
-        "PARLEY_DEFAULT_CONFIG": "",
-        "PARLEY_CONFIG_FILE": "",
-        "PARLEY_LOAD_THRESHOLD": "inf",
-        "PARLEY_IDLE_PROCESSES": "1",
-    }
-
-
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -79,7 +67,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 async def measure(turns: int, log_dir: Path) -> Result:
     server = start_livekit_server(log_dir, isolated_ports=True)
-    worker = start_worker(log_dir, keyless_env(server), agent_name="parley-bench")
+    # No provider key: the worker's default is the offline cascade.
+    env = worker_env(server, PARLEY_IDLE_PROCESSES="1")
+    worker = start_worker(log_dir, env, agent_name="parley-bench")
     measured: list[Turn] = []
     try:
         async with joined_room(server, worker.agent_name, prefix="bench") as user:
@@ -110,7 +100,7 @@ async def measure(turns: int, log_dir: Path) -> Result:
 
 def serving_pid(worker_log: str) -> int | None:
     for line in reversed(worker_log.splitlines()):
-        if "turn timing" in line and line.startswith("{"):
+        if TURN_ATTRIBUTE in line and line.startswith("{"):
             return int(json.loads(line)["pid"])
     return None
 

@@ -76,8 +76,6 @@ class Transcript:
 class Participant:
     room: rtc.Room = field(default_factory=rtc.Room)
     transcripts: list[Transcript] = field(default_factory=list)
-    agent_sound_times: list[float] = field(default_factory=list)
-    """Monotonic arrival time of each non-silent agent audio frame."""
     agent_frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
     """Every agent audio frame (arrival time, int16 samples at SAMPLE_RATE): what we heard."""
     heard_tracks: set[str] = field(default_factory=set)
@@ -124,7 +122,6 @@ class Participant:
             now = time.monotonic()
             self.agent_frames.append((now, samples))
             if rms_dbfs(samples) > SILENCE_DBFS:
-                self.agent_sound_times.append(now)
                 sounds.append(now)
 
     def _on_text(self, reader: rtc.TextStreamReader, identity: str) -> None:
@@ -164,6 +161,11 @@ class Participant:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"agent never reached state {state!r}")
             await asyncio.sleep(0.05)
+
+    @property
+    def agent_sound_times(self) -> list[float]:
+        """Monotonic arrival time of each non-silent agent audio frame, on any track."""
+        return sorted(t for times in self.sound_by_track.values() for t in times)
 
     def agent_audio_after(self, t: float) -> np.ndarray:
         """What the agent said after monotonic time ``t``, as int16 at SAMPLE_RATE."""

@@ -8,8 +8,30 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .process import ManagedProcess, free_port
+
+if TYPE_CHECKING:
+    from .fakes import FakeProviders
+    from .livekit_server import LiveKitServer
+
+
+def worker_env(
+    server: LiveKitServer, fakes: FakeProviders | None = None, **overrides: str
+) -> dict[str, str]:
+    """A worker's environment: this server, the fakes (without them: no provider key, so the
+    offline default), and nothing from the developer's own keys or defaults."""
+    providers = fakes.env() if fakes else {"OPENAI_API_KEY": "", "GOOGLE_API_KEY": ""}
+    return {
+        **server.env(),
+        **providers,
+        "GOOGLE_APPLICATION_CREDENTIALS": "",
+        "PARLEY_LOAD_THRESHOLD": "inf",
+        "PARLEY_DEFAULT_CONFIG": "",
+        "PARLEY_CONFIG_FILE": "",
+        **overrides,
+    }
 
 
 @dataclass

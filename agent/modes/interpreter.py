@@ -7,8 +7,6 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,8 +16,7 @@ from livekit.plugins import interpreter, offline
 from ..config.errors import ErrorCode, ErrorReport, ParleyError
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
-
-logger = logging.getLogger("parley")
+from ..reports.publish import publish
 
 LAG_ATTRIBUTE = "parley.interpreter_lag"
 INTERIM_S = 0.5
@@ -82,17 +79,6 @@ async def start(
         interpreter.InterpreterOptions(languages=dict(config.interpreter.languages)),
         on_unsupported=lambda s, t, why: report(unsupported_report(config, s, t, why)),
     )
-    publishing: set[asyncio.Task[None]] = set()
-
-    def publish_lag(_: interpreter.UtteranceLag) -> None:
-        summary = interp.lag.summary().model_dump_json(exclude_none=True)
-        logger.info("interpreter lag %s", summary)
-        task = asyncio.ensure_future(
-            room.local_participant.set_attributes({LAG_ATTRIBUTE: summary})
-        )
-        publishing.add(task)
-        task.add_done_callback(publishing.discard)
-
-    interp.lag.on_add = publish_lag
+    interp.lag.on_add = lambda _: publish(room, LAG_ATTRIBUTE, interp.lag.summary())
     await interp.start()
     return interp

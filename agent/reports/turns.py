@@ -7,15 +7,12 @@ attribute for clients and benchmarks. Numbers only: no transcript text leaves he
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import ConversationItemAddedEvent
 from pydantic import BaseModel
 
-logger = logging.getLogger("parley.reports")
+from .publish import publish
 
 TURN_ATTRIBUTE = "parley.turn"
 
@@ -39,7 +36,6 @@ class TurnTiming(BaseModel):
 
 def watch_turns(session: AgentSession[None], room: rtc.Room) -> None:
     pending: dict[str, float | None] = {}
-    publishing: set[asyncio.Task[None]] = set()
 
     def on_item(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -60,13 +56,6 @@ def watch_turns(session: AgentSession[None], room: rtc.Room) -> None:
             e2e_latency=metrics.get("e2e_latency"),
         )
         pending.clear()
-        report = timing.model_dump_json(exclude_none=True)
-        logger.info("turn timing %s", report)
-        if room.isconnected():
-            task = asyncio.create_task(
-                room.local_participant.set_attributes({TURN_ATTRIBUTE: report})
-            )
-            publishing.add(task)
-            task.add_done_callback(publishing.discard)
+        publish(room, TURN_ATTRIBUTE, timing)
 
     session.on("conversation_item_added", on_item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stack import worker
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
 
@@ -10,14 +11,5 @@ MEASUREMENTS: list[str] = []
 
 
 def worker_env(server: LiveKitServer, fakes: FakeProviders, **overrides: str) -> dict[str, str]:
-    """A worker's environment: the test server, the fakes, and nothing from the developer's."""
-    return {
-        **server.env(),
-        **fakes.env(),
-        "GOOGLE_APPLICATION_CREDENTIALS": "",
-        "PARLEY_LOAD_THRESHOLD": "inf",
-        "PARLEY_ERROR_GRACE_S": "3",
-        "PARLEY_DEFAULT_CONFIG": "",
-        "PARLEY_CONFIG_FILE": "",
-        **overrides,
-    }
+    """The stack's worker environment, with a short error grace so bad-config tests are quick."""
+    return worker.worker_env(server, fakes, **({"PARLEY_ERROR_GRACE_S": "3"} | overrides))

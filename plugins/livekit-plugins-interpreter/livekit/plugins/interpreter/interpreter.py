@@ -45,7 +45,6 @@ def base_language(tag: str) -> str:
 
 @dataclass
 class _Speaker:
-    identity: str
     language: str
     track: rtc.RemoteAudioTrack
     task: asyncio.Task[None]
@@ -68,6 +67,9 @@ class Interpreter:
         self._tracks: dict[str, InterpretationTrack] = {}
         self._publishing: dict[str, asyncio.Task[InterpretationTrack]] = {}
         self._refused: dict[tuple[str, str], str] = {}
+        self._targets: dict[tuple[str, str], frozenset[str]] = {}
+        """(speaker, source) → target languages; the realtime backend asks for every frame,
+        so it is kept until the roster or a pair's support changes."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self.lag = LagRecorder()
 
@@ -86,26 +88,34 @@ class Interpreter:
             if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
         ]
 
-    def targets_for(self, speaker: str, source: str) -> set[str]:
+    def targets_for(self, speaker: str, source: str) -> frozenset[str]:
         """Languages other listeners need, except the speaker's own and refused pairs."""
-        wanted = {
-            lang
-            for p in self._humans()
-            if p.identity != speaker and (lang := self.language_of(p)) and lang != source
-        }
-        return {t for t in wanted if (source, t) not in self._refused}
+        key = (speaker, source)
+        if key not in self._targets:
+            self._targets[key] = frozenset(
+                lang
+                for p in self._humans()
+                if p.identity != speaker
+                and (lang := self.language_of(p))
+                and lang != source
+                and (source, lang) not in self._refused
+            )
+        return self._targets[key]
 
-    def check_pairs(self) -> None:
-        """Asks the backend about every pair the room needs now, before anyone talks."""
+    async def check_pairs(self) -> None:
+        """Asks the backend about every pair the room needs now, before anyone talks; called
+        on every change of who is here and what they speak. The backend may load models to
+        answer: that happens off the event loop, which carries everyone's audio."""
         languages = {lang for p in self._humans() if (lang := self.language_of(p))}
         languages |= {base_language(t) for t in self._opts.languages.values()}
         for source in languages:
             for target in languages - {source}:
                 if (source, target) in self._refused:
                     continue
-                reason = self._backend.unsupported(source, target)
+                reason = await asyncio.to_thread(self._backend.unsupported, source, target)
                 if reason:
                     self._refused[(source, target)] = reason
+                    self._targets.clear()
                     logger.warning("cannot interpret %s → %s: %s", source, target, reason)
                     if self._on_unsupported:
                         self._on_unsupported(source, target, reason)
@@ -122,7 +132,7 @@ class Interpreter:
         self._room.on("participant_disconnected", self._on_left)
         self._room.on("participant_connected", self._on_roster_changed)
         self._room.on("participant_attributes_changed", self._on_attributes_changed)
-        self.check_pairs()
+        await self.check_pairs()
         for p in self._humans():
             for pub in p.track_publications.values():
                 if isinstance(pub.track, rtc.RemoteAudioTrack):
@@ -149,11 +159,17 @@ class Interpreter:
         speaker = self._speakers.pop(p.identity, None)
         if speaker is not None:
             speaker.task.cancel()
+        self._targets.clear()
         self._spawn(self._prepare_tracks())
 
     def _on_roster_changed(self, _p: rtc.RemoteParticipant) -> None:
-        self.check_pairs()
-        self._spawn(self._prepare_tracks())
+        self._targets.clear()
+
+        async def refresh() -> None:
+            await self.check_pairs()
+            await self._prepare_tracks()
+
+        self._spawn(refresh())
 
     def _on_attributes_changed(self, changed: dict[str, str], p: rtc.RemoteParticipant) -> None:
         if self._opts.language_attribute not in changed:
@@ -191,18 +207,15 @@ class Interpreter:
         if language not in self._publishing:  # concurrent callers share one publication
 
             async def publish() -> InterpretationTrack:
+                # Speech-to-speech brings its own audio; a cascade voices text with its TTS.
                 if isinstance(self._backend, RealtimeBackend):
-                    track = InterpretationTrack(
-                        self._room,
-                        language,
-                        None,
-                        self._caption_translation,
-                        sample_rate=self._backend.sample_rate,
-                    )
+                    speech, rate = None, self._backend.sample_rate
                 else:
-                    track = InterpretationTrack(
-                        self._room, language, self._backend.tts(language), self._caption_translation
-                    )
+                    speech = await asyncio.to_thread(self._backend.tts, language)
+                    rate = speech.sample_rate
+                track = InterpretationTrack(
+                    self._room, language, speech, rate, self._caption_translation
+                )
                 await track.publish()
                 self._tracks[language] = track
                 return track
@@ -238,12 +251,12 @@ class Interpreter:
             else self._hear(p.identity, language, track, self._backend)
         )
         task = asyncio.create_task(hearing, name=f"hear {p.identity}")
-        self._speakers[p.identity] = _Speaker(p.identity, language, track, task)
+        self._speakers[p.identity] = _Speaker(language, track, task)
 
     async def _hear(
         self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: Backend
     ) -> None:
-        recogniser = backend.stt(language).stream()
+        recogniser = (await asyncio.to_thread(backend.stt, language)).stream()
         audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
 
         async def forward() -> None:
@@ -264,7 +277,7 @@ class Interpreter:
                         self._caption_source(identity, language, track, utterance, text, False)
                     )
                     for unit in segmenter.interim(text):
-                        self._dispatch(identity, language, utterance, unit, last=False)
+                        self._dispatch(backend, identity, language, utterance, unit, last=False)
                 elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
                     utterance.end = ev.speech_end_time or time.time()
                 elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
@@ -272,7 +285,7 @@ class Interpreter:
                         self._caption_source(identity, language, track, utterance, text, True)
                     )
                     for unit in segmenter.final(text):
-                        self._dispatch(identity, language, utterance, unit, last=True)
+                        self._dispatch(backend, identity, language, utterance, unit, last=True)
                     utterance = _Utterance.new(time.time())
         finally:
             await utils.aio.cancel_and_wait(forwarding)
@@ -355,10 +368,15 @@ class Interpreter:
             self._spawn(self._speak(unit))
 
     def _dispatch(
-        self, speaker: str, source: str, utterance: _Utterance, text: str, *, last: bool
+        self,
+        backend: Backend,
+        speaker: str,
+        source: str,
+        utterance: _Utterance,
+        text: str,
+        *,
+        last: bool,
     ) -> None:
-        backend = self._backend
-        assert not isinstance(backend, RealtimeBackend)
         for target in self.targets_for(speaker, source):
             unit = Unit(
                 speaker=speaker,

@@ -34,13 +34,16 @@ class LagSummary(BaseModel):
     voice_p50_s: float | None
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def _p50(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _p95(values: list[float]) -> float | None:
+    """Nearest rank: with few utterances, a value that really happened."""
     if not values:
         return None
-    if q == 0.5:
-        return statistics.median(values)
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 class LagRecorder:
@@ -60,11 +63,11 @@ class LagRecorder:
 
         return LagSummary(
             utterances=len(self.utterances),
-            start_p50_s=_pct(values("start_s"), 0.5),
-            start_p95_s=_pct(values("start_s"), 0.95),
-            end_p50_s=_pct(values("end_s"), 0.5),
-            end_p95_s=_pct(values("end_s"), 0.95),
-            recognise_p50_s=_pct(values("recognise_s"), 0.5),
-            translate_p50_s=_pct(values("translate_s"), 0.5),
-            voice_p50_s=_pct(values("voice_s"), 0.5),
+            start_p50_s=_p50(values("start_s")),
+            start_p95_s=_p95(values("start_s")),
+            end_p50_s=_p50(values("end_s")),
+            end_p95_s=_p95(values("end_s")),
+            recognise_p50_s=_p50(values("recognise_s")),
+            translate_p50_s=_p50(values("translate_s")),
+            voice_p50_s=_p50(values("voice_s")),
         )

@@ -52,15 +52,15 @@ class InterpretationTrack:
         room: rtc.Room,
         language: str,
         speech: tts.TTS[Any] | None,
+        sample_rate: int,
         on_spoken: Callable[[Unit, str], Awaitable[None]],
-        sample_rate: int = 24_000,
     ) -> None:
-        """``speech`` voices text units; without it (speech-to-speech) units bring audio at
-        ``sample_rate``."""
+        """``speech`` voices text units; without it (speech-to-speech) units bring their own
+        audio. Either way it arrives at ``sample_rate``."""
         self.language = language
         self.name = TRACK_PREFIX + language
         self._room, self._tts, self._on_spoken = room, speech, on_spoken
-        self._source = rtc.AudioSource(speech.sample_rate if speech else sample_rate, 1)
+        self._source = rtc.AudioSource(sample_rate, 1)
         self._queue: asyncio.Queue[Unit] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.sid = ""
