@@ -16,7 +16,7 @@ def test_interims_are_cut_at_stable_clause_boundaries() -> None:
     seg = interpreter.ClauseSegmenter()
     assert seg.interim("Good morning everyone") == []  # no boundary yet
     assert seg.interim("Good morning everyone, today we") == ["Good morning everyone,"]
-    # The same clause is never sent twice; a boundary too close to the end waits.
+    # The same clause is never sent twice; words the interims do not agree on yet wait.
     assert seg.interim("Good morning everyone, today we will talk.") == []
     assert seg.interim("Good morning everyone, today we will talk. First the budget") == [
         "today we will talk."
@@ -25,6 +25,15 @@ def test_interims_are_cut_at_stable_clause_boundaries() -> None:
         "First the budget."
     ]
     assert seg.final("A new utterance.") == ["A new utterance."]  # final resets
+
+
+def test_words_an_interim_revises_are_not_sent() -> None:
+    seg = interpreter.ClauseSegmenter()
+    assert seg.interim("Please enter your path, followed") == []
+    assert seg.interim("Please enter your password followed by the") == []  # "path," unsure
+    assert seg.final("Please enter your password followed by the pound key.") == [
+        "Please enter your password followed by the pound key."
+    ]
 
 
 def test_short_clauses_wait_for_more_words() -> None:
@@ -93,6 +102,6 @@ def test_realtime_pipelines_interpret_speech_to_speech() -> None:
 
 def test_long_unpunctuated_speech_is_chunked_by_phrase() -> None:
     seg = interpreter.ClauseSegmenter(max_words=4)
-    assert seg.interim("one two three four") == []  # the last word may still change
+    assert seg.interim("one two three four") == []  # no second interim agrees yet
     assert seg.interim("one two three four five") == ["one two three four"]
     assert seg.final("one two three four five six seven") == ["five six seven"]
