@@ -87,6 +87,13 @@ class TTSStage(_Strict):
         description="TTS voice; provider default if unset. `offline` with espeak-ng: an "
         "espeak-ng voice (default: the room language).",
     )
+    speed: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=2.0,
+        description="Speaking pace, 1.0 the voice's own; unset: 1.0, or "
+        "1.2 in interpreter mode (interpreters speak faster to keep up).",
+    )
 
 
 class CascadePipeline(_Strict):

@@ -21,6 +21,8 @@ from ..reports.publish import publish
 LAG_ATTRIBUTE = "parley.interpreter_lag"
 INTERIM_S = 0.5
 """Interims twice a second: each may complete a clause to translate while the speaker goes on."""
+SPEED = 1.2
+"""Interpreters speak faster than the speaker, or each translation ends later than the last."""
 T = TypeVar("T")
 
 
@@ -46,9 +48,10 @@ def backend(config: RoomConfig) -> interpreter.CascadeBackend | interpreter.Real
         if p.llm.provider == "offline"  # a 135M chat model cannot translate; Apertium can
         else interpreter.LLMTranslator(llm_stage(p.llm))
     )
+    voice = p.tts if p.tts.speed else p.tts.model_copy(update={"speed": SPEED})
     return interpreter.CascadeBackend(
         stt_for=lambda lang: _plain(lambda: stt_stage(p.stt, lang, interim_interval=INTERIM_S)),
-        tts_for=lambda lang: _plain(lambda: tts_stage(p.tts, lang)),
+        tts_for=lambda lang: _plain(lambda: tts_stage(voice, lang)),
         translator=translator,
     )
 

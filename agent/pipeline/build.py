@@ -58,8 +58,11 @@ def tts_stage(s: TTSStage, language: str) -> tts.TTS[Any]:
     if s.provider == "offline":
         return offline.tts(s, language)
     if s.provider == "openai":
-        return openai.TTS(**present(model=s.model, voice=s.voice))
-    return google.TTS(**present(model_name=s.model, voice_name=s.voice), language=language)
+        return openai.TTS(**present(model=s.model, voice=s.voice, speed=s.speed))
+    return google.TTS(
+        **present(model_name=s.model, voice_name=s.voice, speaking_rate=s.speed),
+        language=language,
+    )
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ def llm(s: LLMStage) -> offline.LLM:
 def tts(s: TTSStage, language: str) -> offline.TTS:
     return _checked(
         _model_error_field("tts", s.model, s.voice),
-        lambda: offline.TTS(model=s.model, voice=s.voice, language=language),
+        lambda: offline.TTS(
+            model=s.model, voice=s.voice, language=language, **present(speed=s.speed)
+        ),
     )
 
 

@@ -41,3 +41,19 @@ async def test_espeak_speaks_other_languages() -> None:
 async def test_nothing_to_say_is_silence_not_an_error() -> None:
     frames = [ev.frame async for ev in offline.TTS(language="en").synthesize("...")]
     assert sum(f.duration for f in frames) < 0.5
+
+
+@pytest.mark.parametrize("model", [None, str(model_path())], ids=["espeak-ng", "piper-joe"])
+async def test_speed_shortens_speech_and_stays_intelligible(
+    model: str | None, english_stt: offline.STT
+) -> None:
+    own = await synthesize(offline.TTS(model=model, language="en"), SENTENCE)
+    fast = await synthesize(offline.TTS(model=model, language="en", speed=1.25), SENTENCE)
+    assert fast.duration < 0.9 * own.duration
+    heard = await english_stt.recognize(fast)
+    assert word_error_rate(SENTENCE, heard.alternatives[0].text) <= 0.3, heard
+
+
+def test_speed_out_of_range_is_a_model_error() -> None:
+    with pytest.raises(offline.ModelError, match=r"speed 3\.0"):
+        offline.TTS(language="en", speed=3.0)

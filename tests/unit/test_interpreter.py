@@ -30,9 +30,10 @@ def test_interims_are_cut_at_stable_clause_boundaries() -> None:
 def test_words_an_interim_revises_are_not_sent() -> None:
     seg = interpreter.ClauseSegmenter()
     assert seg.interim("Please enter your path, followed") == []
-    assert seg.interim("Please enter your password followed by the") == []  # "path," unsure
+    # Only the words both interims share go out: "path," was a guess.
+    assert seg.interim("Please enter your password followed by the") == ["Please enter your"]
     assert seg.final("Please enter your password followed by the pound key.") == [
-        "Please enter your password followed by the pound key."
+        "password followed by the pound key."
     ]
 
 

@@ -14,7 +14,7 @@ import re
 CLAUSE_END = (",", ";", ":", ".", "?", "!", "…", "。", "？", "！", "،")
 MIN_WORDS = 3
 """Shorter pieces translate badly ("Yes, so," alone) and are merged into the next."""
-MAX_WORDS = 4
+MAX_WORDS = 3
 
 
 def _key(word: str) -> str:
