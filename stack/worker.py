@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ def worker_env(
         "PARLEY_LOAD_THRESHOLD": "inf",
         "PARLEY_DEFAULT_CONFIG": "",
         "PARLEY_CONFIG_FILE": "",
+        # Meeting transcripts and notes of a test or bench run stay out of the user's home.
+        "PARLEY_DATA_DIR": tempfile.mkdtemp(prefix="parley-data-"),
         **overrides,
     }
 

@@ -159,10 +159,29 @@ class MeetingOptions(_Strict):
         default="Parley",
         min_length=2,
         max_length=40,
-        description="Name that addresses the assistant at the start of an utterance.",
+        pattern=r"^[^\W\d_]+(?:[ '-][^\W\d_]+){0,3}$",
+        description="Name that addresses the assistant at the start of an utterance: one to "
+        "four words of letters (STT spelling variants are tolerated).",
     )
-    notes_dir: str | None = Field(default=None, description="Directory the notes are written to.")
-    webhook_url: HttpUrl | None = Field(default=None, description="Where the notes are POSTed.")
+    notes_dir: str | None = Field(
+        default=None,
+        max_length=1_000,
+        description="Directory for the transcript (`<room>.transcript.jsonl`) and notes "
+        "(`<room>.notes.md/.json`); unset: `$PARLEY_DATA_DIR/meetings`.",
+    )
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Where the notes are POSTed (JSON), with retries."
+    )
+    stt: STTStage | None = Field(
+        default=None,
+        description="Speech-to-text for each participant; unset: the cascade's STT, or "
+        "`offline` Whisper with a realtime pipeline.",
+    )
+    notes_llm: LLMStage | None = Field(
+        default=None,
+        description="Language model that writes the notes; unset: the cascade's LLM, or the "
+        "realtime provider's text model.",
+    )
 
 
 class IntakeOptions(_Strict):
@@ -172,7 +191,7 @@ class IntakeOptions(_Strict):
 
 
 Mode = Literal["assistant", "interpreter", "meeting", "intake"]
-IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant", "interpreter"})
+IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant", "interpreter", "meeting"})
 
 
 class RoomConfig(_Strict):

@@ -42,6 +42,18 @@ BAD_CONFIGS: dict[str, tuple[str, str, str]] = {
         "missing_credentials",
         "pipeline.tts.provider",
     ),
+    "meeting-wake-name": (
+        '{"mode": "meeting", "meeting": {"wake_name": "R2-D2!"}}',
+        "invalid_value",
+        "meeting.wake_name",
+    ),
+    "meeting-notes-dir": (
+        # A file where a directory must go: no worker can write notes there.
+        '{"mode": "meeting", "pipeline": {"kind": "realtime", "provider": "openai"}, '
+        '"meeting": {"notes_dir": "/etc/hostname/notes"}}',
+        "invalid_value",
+        "meeting.notes_dir",
+    ),
 }
 
 

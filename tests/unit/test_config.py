@@ -101,7 +101,7 @@ def test_a_changed_pipeline_kind_replaces_the_lower_pipeline() -> None:
         ),
         ('{"langauge": "en"}', ErrorCode.UNKNOWN_FIELD, "langauge"),
         ('{"version": 2}', ErrorCode.UNSUPPORTED_VERSION, "version"),
-        ('{"mode": "meeting"}', ErrorCode.MODE_UNAVAILABLE, "mode"),
+        ('{"mode": "intake"}', ErrorCode.MODE_UNAVAILABLE, "mode"),
         (
             '{"meeting": {"webhook_url": "not a url"}}',
             ErrorCode.INVALID_VALUE,

@@ -1,0 +1,310 @@
+"""The meeting assistant: hears every participant, answers when addressed, writes the notes.
+
+LiveKit's RoomIO links one participant to an AgentSession; a meeting has many. So each
+participant's audio track gets its own STT stream here, and the AgentSession is used only to
+speak: its audio input is off, and an address becomes ``generate_reply`` with the meeting so
+far as instructions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import AgentSession, llm, stt, utils
+from pydantic import BaseModel
+
+from .delivery import Delivery, file_stem, post_webhook, write_files
+from .log import logger
+from .notes import Notes, NotesContent, write_notes
+from .transcript import Line, TranscriptFile
+from .wake import addressed
+
+TRANSCRIPT_TOPIC = "parley.meeting.transcript"
+NOTES_TOPIC = "parley.meeting.notes"
+CHAT_TOPIC = "lk.chat"
+CAPTION_TOPIC = "lk.transcription"
+SUMMARY_WORDS = ("summar", "recap", "notes")
+ANSWER_INSTRUCTIONS = (
+    "You are {name}, the assistant of this meeting. Someone addressed you; answer them aloud, "
+    "briefly, in plain spoken language, from what was said in the meeting. If the meeting did "
+    "not cover it, say so.\nThe meeting so far:\n{transcript}"
+)
+
+
+@dataclass
+class MeetingOptions:
+    directory: Path
+    """Where the transcript (``<room>.transcript.jsonl``) and the notes are written."""
+    wake_name: str = "Parley"
+    webhook_url: str | None = None
+    barge_in_s: float = 0.6
+    """Someone speaking this long over the assistant stops it; shorter is a cough or 'mm-hm'."""
+    answer_context_chars: int = 12_000
+    notes_context_chars: int = 48_000
+
+
+class TranscriptDelay(BaseModel):
+    """Speech end → transcript line published, over this job's lines."""
+
+    lines: int
+    p50_s: float | None = None
+    p95_s: float | None = None
+
+
+@dataclass
+class _Speaker:
+    task: asyncio.Task[None]
+    name: str
+    speaking_since: float | None = None
+
+
+class MeetingAssistant:
+    def __init__(
+        self,
+        room: rtc.Room,
+        *,
+        stt_factory: Callable[[], stt.STT[Any]],
+        notes_llm: llm.LLM[Any],
+        session: AgentSession[Any] | None,
+        options: MeetingOptions,
+    ) -> None:
+        """``stt_factory`` makes a streaming STT (one stream per speaker); ``session``, if
+        given, speaks the answers (its audio input must be off)."""
+        self._room, self._stt_factory, self._llm = room, stt_factory, notes_llm
+        self._session, self._opts = session, options
+        self.transcript = TranscriptFile(
+            options.directory / f"{file_stem(room.name)}.transcript.jsonl"
+        )
+        self.delays: list[float] = []
+        """Per line: speech end → line published, seconds."""
+        self.deliveries: list[Delivery] = []
+        self.on_notes: Callable[[Notes, list[Delivery]], None] | None = None
+        self._speakers: dict[str, _Speaker] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._notes_lock = asyncio.Lock()
+        self._finished: Notes | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._opts.directory.mkdir(parents=True, exist_ok=True)
+        resumed = await asyncio.to_thread(self.transcript.load)
+        logger.info("meeting started: %d transcript lines on disk", len(resumed))
+        self._room.on("track_subscribed", self._on_track)
+        self._room.register_text_stream_handler(CHAT_TOPIC, self._on_chat)
+        for p in self._room.remote_participants.values():
+            for pub in p.track_publications.values():
+                if isinstance(pub.track, rtc.RemoteAudioTrack):
+                    self._on_track(pub.track, pub, p)
+
+    def humans(self) -> list[rtc.RemoteParticipant]:
+        return [
+            p
+            for p in self._room.remote_participants.values()
+            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        ]
+
+    async def finish(self) -> Notes:
+        """The final notes, once: when the meeting ends (the last human left) or the job ends."""
+        if self._finished is None:
+            self._finished = await self.notes(final=True)
+        return self._finished
+
+    async def aclose(self) -> None:
+        await utils.aio.cancel_and_wait(*(s.task for s in self._speakers.values()))
+        await utils.aio.cancel_and_wait(*self._tasks)
+        self._speakers.clear()
+        with contextlib.suppress(ValueError):
+            self._room.unregister_text_stream_handler(CHAT_TOPIC)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- hearing -------------------------------------------------------------------------
+
+    def _on_track(
+        self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
+    ) -> None:
+        if (
+            not isinstance(track, rtc.RemoteAudioTrack)
+            or p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT  # never hear ourselves
+            or p.identity in self._speakers
+        ):
+            return
+        name = p.name or p.identity
+        task = asyncio.create_task(self._hear(p.identity, track), name=f"hear {p.identity}")
+        self._speakers[p.identity] = _Speaker(task, name)
+        task.add_done_callback(lambda _: self._speakers.pop(p.identity, None))
+
+    async def _hear(self, identity: str, track: rtc.RemoteAudioTrack) -> None:
+        recogniser = self._stt_factory().stream()
+        audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
+
+        async def forward() -> None:
+            async for event in audio:
+                recogniser.push_frame(event.frame)
+            recogniser.end_input()
+
+        forwarding = asyncio.create_task(forward())
+        speaker = self._speakers[identity]
+        segment, start, end = uuid.uuid4().hex[:12], time.time(), None
+        try:
+            async for ev in recogniser:
+                text = ev.alternatives[0].text.strip() if ev.alternatives else ""
+                if ev.type == stt.SpeechEventType.START_OF_SPEECH:
+                    segment, start, end = uuid.uuid4().hex[:12], time.time(), None
+                    speaker.speaking_since = start
+                    self._spawn(self._barge_in(speaker, start))
+                elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
+                    end = ev.speech_end_time or time.time()
+                    speaker.speaking_since = None
+                elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
+                    self._spawn(self._caption(identity, track, segment, text, final=False))
+                elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
+                    line = Line(
+                        seq=self.transcript.next_seq,
+                        speaker=identity,
+                        name=speaker.name,
+                        start=start,
+                        end=end or time.time(),
+                        text=text,
+                    )
+                    self._spawn(self._caption(identity, track, segment, text, final=True))
+                    await self._add_line(line)
+                    segment = uuid.uuid4().hex[:12]
+        finally:
+            await utils.aio.cancel_and_wait(forwarding)
+            await recogniser.aclose()
+            await audio.aclose()
+
+    def _on_chat(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        async def read() -> None:
+            text = (await reader.read_all()).strip()
+            p = self._room.remote_participants.get(identity)
+            if not text or p is None or p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+                return
+            now = time.time()
+            line = Line(
+                seq=self.transcript.next_seq,
+                speaker=identity,
+                name=p.name or identity,
+                start=now,
+                end=now,
+                text=text,
+                source="chat",
+            )
+            await self._add_line(line)
+
+        self._spawn(read())
+
+    async def _add_line(self, line: Line) -> None:
+        """Written to disk first, so nothing published can be lost by a crash."""
+        await asyncio.to_thread(self.transcript.append, line)
+        await self._send(TRANSCRIPT_TOPIC, line.model_dump_json())
+        if line.source == "speech":
+            self.delays.append(time.time() - line.end)
+        request = line.text if line.source == "chat" else addressed(line.text, self._opts.wake_name)
+        if request is not None:
+            self._answer(line, request)
+
+    # --- speaking ------------------------------------------------------------------------
+
+    def _answer(self, line: Line, request: str) -> None:
+        logger.info("addressed by %s (%s)", line.speaker, line.source)
+        if any(word in request.lower() for word in SUMMARY_WORDS):
+            self._spawn(self.notes(final=False))
+        if self._session is None:
+            return
+        context = self.transcript.render(self._opts.answer_context_chars)
+        self._session.generate_reply(
+            user_input=f"{line.name}: {request or '(said only your name)'}",
+            instructions=ANSWER_INSTRUCTIONS.format(name=self._opts.wake_name, transcript=context),
+        )
+
+    async def _barge_in(self, speaker: _Speaker, since: float) -> None:
+        """Stops the assistant when someone keeps talking over it."""
+        session = self._session
+        if session is None or session.agent_state != "speaking":
+            return
+        await asyncio.sleep(self._opts.barge_in_s)
+        if speaker.speaking_since == since and session.agent_state == "speaking":
+            logger.info("interrupted: a participant talked over the answer")
+            session.interrupt()
+
+    # --- notes ---------------------------------------------------------------------------
+
+    async def notes(self, *, final: bool) -> Notes:
+        async with self._notes_lock:
+            lines = list(self.transcript.lines)
+            error = None
+            try:
+                content, structured = await write_notes(
+                    self._llm, self.transcript.render(self._opts.notes_context_chars)
+                )
+            except Exception as e:  # the model failed: the notes still list who said how much
+                error = f"the notes model failed ({type(e).__name__}); the transcript is complete"
+                logger.warning(error)
+                content, structured = NotesContent(), False
+            notes = Notes(
+                room=self._room.name,
+                generated_at=time.time(),
+                final=final,
+                lines=len(lines),
+                speakers=sorted({line.name for line in lines}),
+                structured=structured,
+                error=error,
+                **content.model_dump(),
+            )
+            deliveries = [await asyncio.to_thread(write_files, self._opts.directory, notes)]
+            await self._send(NOTES_TOPIC, notes.model_dump_json())
+            if self._opts.webhook_url:
+                deliveries.append(await post_webhook(self._opts.webhook_url, notes))
+            for d in deliveries:
+                if not d.ok:
+                    logger.warning("notes not delivered to %s: %s", d.target, d.error)
+            self.deliveries += deliveries
+            if self.on_notes:
+                self.on_notes(notes, deliveries)
+            return notes
+
+    # --- room output ---------------------------------------------------------------------
+
+    async def _caption(
+        self, identity: str, track: rtc.RemoteAudioTrack, segment: str, text: str, *, final: bool
+    ) -> None:
+        attributes = {
+            "lk.transcription_final": str(final).lower(),
+            "lk.segment_id": f"SG_{segment}",
+            "lk.transcribed_track_id": track.sid,
+            "parley.speaker": identity,
+        }
+        await self._send(CAPTION_TOPIC, text, attributes)
+
+    async def _send(self, topic: str, text: str, attributes: dict[str, str] | None = None) -> None:
+        if not self._room.isconnected():
+            return
+        try:
+            await self._room.local_participant.send_text(text, topic=topic, attributes=attributes)
+        except Exception as e:  # one lost message must not stop the meeting's transcript
+            logger.warning("could not send on %s: %s", topic, type(e).__name__)
+
+    def delay_summary(self) -> TranscriptDelay:
+        ordered = sorted(self.delays)
+        if not ordered:
+            return TranscriptDelay(lines=0)
+        return TranscriptDelay(
+            lines=len(ordered),
+            p50_s=statistics.median(ordered),
+            p95_s=ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        )

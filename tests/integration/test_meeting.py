@@ -1,0 +1,221 @@
+"""The meeting mode through the real server: three people say real recordings in turns; the
+agent transcribes each separately, stays silent until addressed, answers, writes the notes
+(the OpenAI fake plays the model), and loses no line when its job process is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit.plugins.meeting_assistant import NOTES_TOPIC, TRANSCRIPT_TOPIC
+
+from stack.fakes import FakeProviders
+from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
+from stack.participant import Participant, dispatch
+from stack.recordings import clip, known_text, spoken, word_error_rate
+from stack.rooms import room_with
+from stack.webhook import receiving
+from stack.worker import WorkerProcess
+
+from .rooms import MEASUREMENTS
+from .test_interpreter import wait_for
+
+PEOPLE: dict[str, dict[str, str]] = {"alice": {}, "bob": {}, "carol": {}}
+TURNS = [("alice", "conf-onlyperson"), ("bob", "vm-nobodyavail"), ("carol", "pbx-invalid")]
+NOTES_REPLY = json.dumps(
+    {
+        "summary": "The team reviewed the phone system.",
+        "decisions": ["Keep the current extensions"],
+        "action_items": [{"owner": "bob", "what": "Fix voicemail", "due": "Friday"}],
+    }
+)
+
+
+def meeting(notes_dir: Path, webhook: str) -> dict[str, Any]:
+    # Real recognition (Whisper) and voice (espeak-ng); the OpenAI fake plays the LLM.
+    return {
+        "mode": "meeting",
+        "pipeline": {
+            "kind": "cascade",
+            "stt": {"provider": "offline"},
+            "llm": {"provider": "openai"},
+            "tts": {"provider": "offline"},
+        },
+        "meeting": {"notes_dir": str(notes_dir), "webhook_url": webhook},
+    }
+
+
+@pytest.fixture
+def notes_reply(fakes: FakeProviders) -> Iterator[None]:
+    """The fake model answers with notes JSON; the shared fake is restored afterwards."""
+    before = fakes.configure()
+    yield
+    fakes.configure(reply_text=before["reply_text"])
+
+
+def lines(p: Participant) -> list[dict[str, Any]]:
+    return [json.loads(t.text) for t in p.texts.get(TRANSCRIPT_TOPIC, [])]
+
+
+async def say_and_wait_line(people: dict[str, Participant], who: str, wav: Path) -> float:
+    """Says the clip; returns the delay from speech end to its line reaching a listener."""
+    observer = people["alice"]
+    before = len(lines(observer))
+    await people[who].speak(wav)
+    end = people[who].speech_end
+    await wait_for(lambda: len(lines(observer)) > before, f"a transcript line for {who}")
+    arrived = observer.texts[TRANSCRIPT_TOPIC][before].received
+    assert end is not None
+    return arrived - end
+
+
+async def read(path: Path) -> str:
+    return await asyncio.to_thread(path.read_text)
+
+
+async def transcript_file(directory: Path, room: str) -> list[dict[str, Any]]:
+    text = await read(directory / f"{room}.transcript.jsonl")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def job_pid(worker: WorkerProcess, room: str) -> int:
+    """The job process serving ``room``, from the worker's JSON log."""
+    for raw in worker.process.log_text().splitlines():
+        if '"meeting started' in raw and f'"room": "{room}"' in raw:
+            return int(json.loads(raw)["pid"])
+    raise AssertionError(f"no job process logged for {room}")
+
+
+async def test_meeting_transcript_address_and_notes(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    worker: WorkerProcess,
+    tmp_path: Path,
+    notes_reply: None,
+) -> None:
+    async with (
+        receiving([200]) as hook,
+        room_with(
+            livekit_server,
+            worker.agent_name,
+            PEOPLE,
+            dispatch_metadata=meeting(tmp_path, hook.url),
+            prefix="meeting",
+        ) as people,
+    ):
+        for p in people.values():
+            p.watch(TRANSCRIPT_TOPIC)
+            p.watch(NOTES_TOPIC)
+        alice = people["alice"]
+        room = alice.room.name or ""
+        await alice.wait_for_agent_state("listening", timeout=60)
+        delays = [await say_and_wait_line(people, who, clip(name)) for who, name in TURNS]
+        heard = lines(alice)
+        assert [line["speaker"] for line in heard] == [who for who, _ in TURNS]
+        for line, (_, name) in zip(heard, TURNS, strict=True):
+            assert word_error_rate(known_text(name), line["text"]) <= 0.35, line
+            assert line["end"] >= line["start"] and line["name"] == line["speaker"]
+        # Captions per speaker track, too.
+        tracks = {c.attributes.get("lk.transcribed_track_id") for c in alice.transcripts}
+        assert len(tracks - {None}) >= 3
+        assert alice.agent_sound_times == [], "the assistant spoke while nobody addressed it"
+
+        asked = time.monotonic()
+        await say_and_wait_line(people, "bob", spoken("Parley, what did we decide?"))
+        await wait_for(lambda: any(t > asked for t in alice.agent_sound_times), "a spoken answer")
+
+        fakes.configure(reply_text=NOTES_REPLY)
+        await people["carol"].room.local_participant.send_text("summarize", topic="lk.chat")
+        await wait_for(lambda: alice.texts[NOTES_TOPIC], "notes on the topic")
+        notes = json.loads(alice.texts[NOTES_TOPIC][0].text)
+        assert notes["final"] is False and notes["structured"] is True
+        assert notes["action_items"][0]["owner"] == "bob"
+        for p in people.values():
+            await p.leave()
+        await wait_for(lambda: any(b["final"] for b in hook.bodies), "final notes at the webhook")
+
+    final = json.loads(await read(tmp_path / f"{room}.notes.json"))
+    assert final["final"] is True and final["lines"] == 5  # 3 clips, the question, the chat
+    assert "## Action items" in await read(tmp_path / f"{room}.notes.md")
+    on_disk = await transcript_file(tmp_path, room)
+    assert [x["speaker"] for x in on_disk] == ["alice", "bob", "carol", "bob", "carol"]
+    MEASUREMENTS.append(
+        "meeting: transcript line delay (speech end → line at a listener) "
+        + ", ".join(f"{d:.2f}" for d in delays)
+        + " s"
+    )
+    log = worker.process.log_text()
+    assert "only person" not in log and "decide" not in log  # no transcript text in logs
+
+
+async def test_killed_job_resumes_without_losing_a_line(
+    livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    async with (
+        receiving([200]) as hook,
+        room_with(
+            livekit_server,
+            worker.agent_name,
+            {"alice": {}, "bob": {}},
+            dispatch_metadata=meeting(tmp_path, hook.url),
+            prefix="meeting-kill",
+        ) as people,
+    ):
+        for p in people.values():
+            p.watch(TRANSCRIPT_TOPIC)
+        alice = people["alice"]
+        room = alice.room.name or ""
+        await alice.wait_for_agent_state("listening", timeout=60)
+        await say_and_wait_line(people, "alice", clip("conf-onlyperson"))
+        os.kill(job_pid(worker, room), signal.SIGKILL)
+        await wait_for(lambda: alice.agent() is None, "the killed agent to leave", timeout=60)
+        await dispatch(
+            livekit_server.url,
+            API_KEY,
+            API_SECRET,
+            room,
+            worker.agent_name,
+            json.dumps(meeting(tmp_path, hook.url)),
+        )
+        await alice.wait_for_agent_state("listening", timeout=60)
+        await say_and_wait_line(people, "bob", clip("vm-nobodyavail"))
+        for p in people.values():
+            await p.leave()
+        await wait_for(lambda: any(b["final"] for b in hook.bodies), "final notes at the webhook")
+    final = next(b for b in hook.bodies if b["final"])
+    assert final["lines"] == 2 and final["speakers"] == ["alice", "bob"]
+    on_disk = await transcript_file(tmp_path, room)
+    assert [(x["seq"], x["speaker"]) for x in on_disk] == [(1, "alice"), (2, "bob")]
+    assert worker.process.proc.poll() is None, "the worker died with its job process"
+
+
+async def test_failing_webhook_is_retried_and_reported_without_blocking(
+    livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    async with (
+        receiving([500]) as hook,
+        room_with(
+            livekit_server,
+            worker.agent_name,
+            {"alice": {}},
+            dispatch_metadata=meeting(tmp_path, hook.url),
+            prefix="meeting-hook",
+        ) as people,
+    ):
+        alice = people["alice"]
+        alice.watch(TRANSCRIPT_TOPIC)
+        await alice.wait_for_agent_state("listening", timeout=60)
+        await alice.room.local_participant.send_text("Parley, summarize", topic="lk.chat")
+        # The room carries on while the webhook fails: a line still gets transcribed.
+        await say_and_wait_line(people, "alice", clip("agent-pass"))
+        report = json.loads(await alice.wait_for_agent_attribute("parley.meeting", timeout=60))
+        webhook = next(d for d in report["deliveries"] if d["target"].startswith("http"))
+        assert (webhook["ok"], webhook["attempts"]) == (False, 3), report
+        assert webhook["error"] == "HTTP 500" and len(hook.bodies) == 3
