@@ -61,6 +61,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {
         "p50": statistics.median(ordered),
         "p90": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
         "mean": statistics.fmean(ordered),
     }
 

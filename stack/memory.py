@@ -1,7 +1,8 @@
-"""Resident memory of a process tree, read from /proc (Linux)."""
+"""Resident memory of a process tree, and CPU time of a process, read from /proc (Linux)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -56,3 +57,10 @@ def tree_memory(root: int) -> list[ProcessMemory]:
         )
         stack.extend(_children(pid))
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

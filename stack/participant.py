@@ -61,6 +61,15 @@ async def dispatch(
         )
 
 
+async def wait_for(predicate: Callable[..., object], what: str, timeout: float = 45.0) -> None:
+    """Polls ``predicate`` until it holds; ``TimeoutError(what)`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)
+
+
 @dataclass
 class Transcript:
     identity: str
@@ -96,12 +105,14 @@ class Participant:
         default_factory=asyncio.Queue
     )
 
-    async def join(self, url: str, jwt: str) -> None:
+    async def join(self, url: str, jwt: str, *, auto_subscribe: bool = True) -> None:
+        """``auto_subscribe=False``: a participant that only talks, so a bench with many
+        of them on this machine does not spend its CPU decoding everyone's audio."""
         self.room.on("track_subscribed", self._on_track)
         self.room.on("track_unsubscribed", lambda track, *_: self.heard_tracks.discard(track.name))
         self.texts[TRANSCRIPTION_TOPIC] = self.transcripts
         self.watch(TRANSCRIPTION_TOPIC)
-        await self.room.connect(url, jwt)
+        await self.room.connect(url, jwt, rtc.RoomOptions(auto_subscribe=auto_subscribe))
 
     # --- listening ---------------------------------------------------------------------
 
@@ -218,13 +229,17 @@ class Participant:
         samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
         done = asyncio.get_running_loop().create_future()
         self._utterances.put_nowait((resample(samples, rate, SAMPLE_RATE), done))
+        await self.open_microphone()
+        await done
+
+    async def open_microphone(self) -> None:
+        """Publishes the microphone track, which sends silence until something is said."""
         if self._publishing is None:
             source = rtc.AudioSource(SAMPLE_RATE, 1)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
             options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await self.room.local_participant.publish_track(track, options)
             self._publishing = asyncio.create_task(self._stream(source))
-        await done
 
     async def _stream(self, source: rtc.AudioSource) -> None:
         n = SAMPLE_RATE * FRAME_MS // 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +34,10 @@ async def room_with(
     dispatch_metadata: dict[str, Any] | str = "",
     room_metadata: dict[str, Any] | str = "",
     prefix: str = "room",
+    listeners: Collection[str] | None = None,
 ) -> AsyncIterator[dict[str, Participant]]:
     """A new room with ``people`` (identity → initial attributes) joined, then the agent
-    dispatched into it."""
+    dispatched into it. ``listeners``: who subscribes to audio (default: everyone)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     await create_room(server.url, API_KEY, API_SECRET, name, room_metadata=_text(room_metadata))
     joined: dict[str, Participant] = {}
@@ -44,7 +45,8 @@ async def room_with(
         for identity, attributes in people.items():
             joined[identity] = Participant()
             jwt = token(API_KEY, API_SECRET, name, identity, dict(attributes))
-            await joined[identity].join(server.url, jwt)
+            hears = listeners is None or identity in listeners
+            await joined[identity].join(server.url, jwt, auto_subscribe=hears)
         await dispatch(server.url, API_KEY, API_SECRET, name, agent_name, _text(dispatch_metadata))
         yield joined
     finally:

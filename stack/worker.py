@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import urllib.error
@@ -45,6 +46,15 @@ class WorkerProcess:
 
     def stop(self) -> None:
         self.process.stop(timeout=30.0)
+
+    def job_pid(self, room: str) -> int:
+        """The job process serving ``room``: its JSON log lines name the room and the pid."""
+        for raw in self.process.log_text().splitlines():
+            if f'"room": "{room}"' in raw and '"pid"' in raw:
+                pid = int(json.loads(raw)["pid"])
+                if pid != self.process.proc.pid:  # the worker itself logs the job request
+                    return pid
+        raise LookupError(f"no job process has logged for room {room}")
 
 
 def _registered(process: ManagedProcess, port: int) -> bool:

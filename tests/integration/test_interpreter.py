@@ -8,14 +8,13 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from livekit import rtc
 
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
-from stack.participant import Participant, Transcript, token
+from stack.participant import Participant, Transcript, token, wait_for
 from stack.recordings import clip
 from stack.rooms import room_with
 from stack.worker import WorkerProcess, start_worker
@@ -40,14 +39,6 @@ OFFLINE_CASCADE = {
     "mode": "interpreter",
     "pipeline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
 }
-
-
-async def wait_for(predicate: Any, what: str, timeout: float = 45.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.1)
 
 
 def sound_after(listener: Participant, track: str, t: float) -> bool:

@@ -18,14 +18,13 @@ from livekit.plugins.meeting_assistant import NOTES_TOPIC, TRANSCRIPT_TOPIC
 
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
-from stack.participant import Participant, dispatch
+from stack.participant import Participant, dispatch, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
 from stack.rooms import room_with
 from stack.webhook import receiving
 from stack.worker import WorkerProcess
 
 from .rooms import MEASUREMENTS
-from .test_interpreter import wait_for
 
 PEOPLE: dict[str, dict[str, str]] = {"alice": {}, "bob": {}, "carol": {}}
 TURNS = [("alice", "conf-onlyperson"), ("bob", "vm-nobodyavail"), ("carol", "pbx-invalid")]
@@ -83,14 +82,6 @@ async def read(path: Path) -> str:
 async def transcript_file(directory: Path, room: str) -> list[dict[str, Any]]:
     text = await read(directory / f"{room}.transcript.jsonl")
     return [json.loads(line) for line in text.splitlines()]
-
-
-def job_pid(worker: WorkerProcess, room: str) -> int:
-    """The job process serving ``room``, from the worker's JSON log."""
-    for raw in worker.process.log_text().splitlines():
-        if '"meeting started' in raw and f'"room": "{room}"' in raw:
-            return int(json.loads(raw)["pid"])
-    raise AssertionError(f"no job process logged for {room}")
 
 
 async def test_meeting_transcript_address_and_notes(
@@ -174,7 +165,7 @@ async def test_killed_job_resumes_without_losing_a_line(
         room = alice.room.name or ""
         await alice.wait_for_agent_state("listening", timeout=60)
         await say_and_wait_line(people, "alice", clip("conf-onlyperson"))
-        os.kill(job_pid(worker, room), signal.SIGKILL)
+        os.kill(worker.job_pid(room), signal.SIGKILL)
         await wait_for(lambda: alice.agent() is None, "the killed agent to leave", timeout=60)
         await dispatch(
             livekit_server.url,
