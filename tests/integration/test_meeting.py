@@ -210,3 +210,43 @@ async def test_failing_webhook_is_retried_and_reported_without_blocking(
         webhook = next(d for d in report["deliveries"] if d["target"].startswith("http"))
         assert (webhook["ok"], webhook["attempts"]) == (False, 3), report
         assert webhook["error"] == "HTTP 500" and len(hook.bodies) == 3
+
+
+LONG_ANSWER = " ".join(["The budget stays as it is for the next quarter, as agreed."] * 4)
+
+
+@pytest.fixture
+def long_answer(fakes: FakeProviders) -> Iterator[None]:
+    before = fakes.configure(reply_text=LONG_ANSWER)
+    yield
+    fakes.configure(reply_text=before["reply_text"])
+
+
+@pytest.mark.parametrize("pipeline", ["cascade", "openai-realtime"])
+async def test_answer_stops_when_someone_talks_over_it(
+    livekit_server: LiveKitServer,
+    worker: WorkerProcess,
+    tmp_path: Path,
+    long_answer: None,
+    pipeline: str,
+) -> None:
+    config = meeting(tmp_path, "http://127.0.0.1:9/unused")
+    if pipeline == "openai-realtime":  # answers come from the realtime fake's speech
+        config["pipeline"] = {"kind": "realtime", "provider": "openai"}
+    async with room_with(
+        livekit_server, worker.agent_name, {"alice": {}, "bob": {}}, dispatch_metadata=config
+    ) as people:
+        alice, bob = people["alice"], people["bob"]
+        await alice.wait_for_agent_state("listening", timeout=60)
+        asked = time.monotonic()
+        await bob.room.local_participant.send_text("what did we decide?", topic="lk.chat")
+        await wait_for(lambda: any(t > asked for t in alice.agent_sound_times), "an answer")
+        await asyncio.sleep(1.0)
+        await alice.speak(clip("privacy-unident"))  # 4.4 s over the answer
+        assert alice.speech_start is not None
+        talk = alice.speech_start
+        playing = [t for t in alice.agent_sound_times if talk < t < talk + 0.5]
+        assert playing, "the answer had ended before anyone talked over it: nothing to test"
+        stopped_by = talk + 2.0  # 0.6 s of talk-over, VAD and the network
+        late = [t for t in alice.agent_sound_times if t > stopped_by]
+        assert not late, f"the answer went on {late[-1] - talk:.1f} s into the talk"
