@@ -26,7 +26,8 @@ def env_value(name: str) -> str | None:
 
 class WorkerSettings(BaseModel):
     agent_name: str = Field(description="LIVEKIT_AGENT_NAME: explicit-dispatch name.")
-    http_port: int = Field(description="PARLEY_HTTP_PORT: health (and metrics) port.")
+    http_port: int = Field(description="PARLEY_HTTP_PORT: health port.")
+    metrics_port: int = Field(description="PARLEY_METRICS_PORT: Prometheus `/metrics` port.")
     load_threshold: float | None = Field(
         description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
         "worker takes no new rooms; `inf` disables; unset: livekit-agents' default (0.7 in "
@@ -52,6 +53,7 @@ class WorkerSettings(BaseModel):
         return cls(
             agent_name=env_value("LIVEKIT_AGENT_NAME") or DEFAULT_AGENT_NAME,
             http_port=int(env_value("PARLEY_HTTP_PORT") or 8081),
+            metrics_port=int(env_value("PARLEY_METRICS_PORT") or 9464),
             load_threshold=float(threshold) if threshold else None,
             idle_processes=int(idle) if idle else None,
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),

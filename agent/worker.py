@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 
 from livekit import rtc
 from livekit.agents import (
@@ -31,7 +32,7 @@ from .modes import meeting as meeting_mode
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
 from .pipeline.offline import preload
-from .reports.turns import watch_turns
+from .reports.session import SessionRecorder
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
@@ -112,7 +113,18 @@ async def open_session(
     except ValueError as e:  # plugins reject bad credentials files and options this way
         raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
     watch_session(ctx, session, settings)
-    watch_turns(session, ctx.room)
+    recorder = SessionRecorder(
+        session,
+        ctx.room,
+        config,
+        job_id=ctx.job.id,
+        reports_dir=settings.data_dir / "reports",
+    )
+
+    async def report_on_shutdown() -> None:  # the session may end without closing first
+        recorder.finish()
+
+    ctx.add_shutdown_callback(report_on_shutdown)
     return session
 
 
@@ -198,6 +210,10 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         load_threshold=_default_load_threshold if threshold is None else threshold,
         port=settings.http_port,
         num_idle_processes=AgentServer._default_num_idle_processes if idle is None else idle,
+        # livekit-agents' health server takes no extra routes, so metrics have their own port;
+        # job processes write to the multiprocess directory, which the endpoint sums.
+        prometheus_port=settings.metrics_port,
+        prometheus_multiproc_dir=tempfile.mkdtemp(prefix="parley-metrics-"),
     )
     server.setup_fnc = prewarm
     server.rtc_session(entrypoint, agent_name=settings.agent_name)

@@ -43,6 +43,15 @@ class WorkerProcess:
     process: ManagedProcess
     http_port: int
     agent_name: str
+    metrics_port: int
+    data_dir: Path
+    """PARLEY_DATA_DIR: meeting files and session reports."""
+
+    def metrics(self) -> str:
+        """The Prometheus exposition text of ``/metrics``."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return str(resp.read().decode())
 
     def stop(self) -> None:
         self.process.stop(timeout=30.0)
@@ -76,14 +85,23 @@ def start_worker(
     command: str = "start",
     http_port: int | None = None,
     timeout: float = 60.0,
+    module: str = "agent",
 ) -> WorkerProcess:
-    """Starts the worker and waits until it has registered with the server (health OK)."""
+    """Starts the worker (``python -m <module> <command>``: Parley's, or a bench's bare
+    livekit-agents worker) and waits until it has registered with the server (health OK)."""
     port = http_port or free_port()
+    metrics_port = free_port()
     process = ManagedProcess(
         f"worker {agent_name}",
-        [sys.executable, "-u", "-m", "agent", command],
+        [sys.executable, "-u", "-m", module, command],
         log_dir / f"worker-{agent_name}.log",
-        env={**env, "LIVEKIT_AGENT_NAME": agent_name, "PARLEY_HTTP_PORT": str(port)},
+        env={
+            **env,
+            "LIVEKIT_AGENT_NAME": agent_name,
+            "PARLEY_HTTP_PORT": str(port),
+            "PARLEY_METRICS_PORT": str(metrics_port),
+        },
     )
     process.wait_until(lambda: _registered(process, port), timeout, "registered")
-    return WorkerProcess(process, port, agent_name)
+    data_dir = Path(env.get("PARLEY_DATA_DIR") or Path.home() / ".local/share/parley")
+    return WorkerProcess(process, port, agent_name, metrics_port, data_dir)

@@ -190,6 +190,72 @@ class IntakeOptions(_Strict):
     )
 
 
+# --- prices -------------------------------------------------------------------------------
+# Dollars per million tokens, per minute of audio, per million characters. Defaults:
+# - OpenAI gpt-realtime: the brief's figures ($32 audio in, $0.40 cached, $64 out) and text
+#   $4 / $0.40 / $16, https://openai.com/api/pricing (2025-08, gpt-realtime GA).
+# - Gemini Live (gemini-2.5-flash native audio): $3.00 audio in, $12.00 audio out, $0.50 text
+#   in, $2.00 text out, https://ai.google.dev/gemini-api/docs/pricing (2025-09). Gemini
+#   counts 32 tokens per second of input audio and 25 per second of output audio.
+# - Cascade stages at each plugin's default model: OpenAI gpt-4.1 $2 / $0.50 cached / $8,
+#   gpt-4o-transcribe $0.006/min, gpt-4o-mini-tts $0.015/min (openai.com/api/pricing);
+#   Gemini 2.5 Flash $0.30 / $0.075 cached / $2.50, Google Cloud STT $0.016/min, Cloud TTS
+#   Neural2 $16 per million characters (cloud.google.com/speech-to-text|text-to-speech/pricing).
+# Prices change and depend on the model: override them per room or in the worker's default.
+
+
+class TokenPrices(_Strict):
+    audio_in: float = Field(default=0.0, ge=0, description="$ per million input audio tokens.")
+    audio_in_cached: float = Field(default=0.0, ge=0, description="$ per million cached ones.")
+    audio_out: float = Field(default=0.0, ge=0, description="$ per million output audio tokens.")
+    text_in: float = Field(default=0.0, ge=0, description="$ per million input text tokens.")
+    text_in_cached: float = Field(default=0.0, ge=0, description="$ per million cached ones.")
+    text_out: float = Field(default=0.0, ge=0, description="$ per million output text tokens.")
+
+
+class ProviderPrices(_Strict):
+    realtime: TokenPrices = Field(default_factory=TokenPrices, description="Realtime model.")
+    llm: TokenPrices = Field(default_factory=TokenPrices, description="Cascade LLM.")
+    stt_per_minute: float = Field(default=0.0, ge=0, description="Cascade STT, $ per minute.")
+    tts_per_minute: float = Field(
+        default=0.0, ge=0, description="Cascade TTS, $ per minute of audio."
+    )
+    tts_per_million_chars: float = Field(
+        default=0.0, ge=0, description="Cascade TTS, $ per million characters."
+    )
+
+
+def _openai_prices() -> ProviderPrices:
+    return ProviderPrices(
+        realtime=TokenPrices(
+            audio_in=32, audio_in_cached=0.40, audio_out=64, text_in=4, text_in_cached=0.40,
+            text_out=16,
+        ),
+        llm=TokenPrices(text_in=2, text_in_cached=0.50, text_out=8),
+        stt_per_minute=0.006,
+        tts_per_minute=0.015,
+    )  # fmt: skip
+
+
+def _google_prices() -> ProviderPrices:
+    return ProviderPrices(
+        realtime=TokenPrices(
+            audio_in=3.0, audio_in_cached=3.0, audio_out=12.0, text_in=0.50,
+            text_in_cached=0.50, text_out=2.0,
+        ),
+        llm=TokenPrices(text_in=0.30, text_in_cached=0.075, text_out=2.50),
+        stt_per_minute=0.016,
+        tts_per_million_chars=16.0,
+    )  # fmt: skip
+
+
+class Prices(_Strict):
+    """What the session report charges; `offline` stages cost nothing."""
+
+    openai: ProviderPrices = Field(default_factory=_openai_prices, description="OpenAI prices.")
+    google: ProviderPrices = Field(default_factory=_google_prices, description="Google prices.")
+
+
 Mode = Literal["assistant", "interpreter", "meeting", "intake"]
 IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant", "interpreter", "meeting"})
 
@@ -226,4 +292,7 @@ class RoomConfig(_Strict):
     )
     intake: IntakeOptions = Field(
         default_factory=IntakeOptions, description="Options of the `intake` mode."
+    )
+    prices: Prices = Field(
+        default_factory=Prices, description="Price table for the session report's cost."
     )

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import ErrorCode, ParleyError
-from .models import IMPLEMENTED_MODES, RoomConfig
+from .models import IMPLEMENTED_MODES, Prices, RoomConfig
 
 JsonObject = dict[str, Any]
 
@@ -68,7 +68,8 @@ def merge(base: JsonObject, override: Mapping[str, Any]) -> JsonObject:
 
 def resolve(layers: Sequence[Layer]) -> RoomConfig:
     """Parses, merges and validates the layers into one room config."""
-    merged: JsonObject = {}
+    # The price table is the bottom layer, so a room that sets one price keeps the others.
+    merged: JsonObject = {"prices": Prices().model_dump()}
     for layer in layers:
         merged = merge(merged, parse_layer(layer))
     try:

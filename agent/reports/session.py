@@ -1,0 +1,187 @@
+"""The session report: each turn's timing, interruptions, usage, dollars and errors.
+
+An observer: it reads what livekit-agents already measures (``ChatMessage.metrics``,
+``session.usage``, the realtime model's time to first token) and changes nothing in the
+flow. Each turn is published as the agent attribute ``parley.turn`` and the running report
+on topic ``parley.report``; when the session closes the report is also written to the
+reports directory. Numbers only: no transcript text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import AgentSession, metrics
+from livekit.agents.voice.events import (
+    CloseEvent,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    UserStateChangedEvent,
+)
+from pydantic import BaseModel
+
+from ..background import spawn
+from ..config.models import CascadePipeline, RoomConfig
+from . import metrics as prom
+from .cost import Cost, session_cost
+from .publish import publish
+from .turns import TURN_ATTRIBUTE, TurnTiming
+
+logger = logging.getLogger("parley.reports")
+
+REPORT_TOPIC = "parley.report"
+
+
+class SessionReport(BaseModel):
+    room: str
+    job_id: str
+    mode: str
+    pipeline: str
+    started_at: float
+    ended_at: float | None = None
+    duration_s: float = 0.0
+    turns: list[TurnTiming] = []
+    interruptions: int = 0
+    errors: list[str] = []
+    usage: list[dict[str, Any]] = []
+    cost: Cost | None = None
+
+
+def pipeline_label(config: RoomConfig) -> str:
+    p = config.pipeline
+    if isinstance(p, CascadePipeline):
+        return f"cascade:{p.stt.provider}+{p.llm.provider}+{p.tts.provider}"
+    return f"realtime:{p.provider}"
+
+
+class SessionRecorder:
+    def __init__(
+        self,
+        session: AgentSession[None],
+        room: rtc.Room,
+        config: RoomConfig,
+        *,
+        job_id: str,
+        reports_dir: Path,
+    ) -> None:
+        self._session, self._room, self._config = session, room, config
+        self._dir = reports_dir
+        self._labels = {"mode": config.mode, "pipeline": pipeline_label(config)}
+        self.report = SessionReport(
+            room=room.name,
+            job_id=job_id,
+            mode=config.mode,
+            pipeline=self._labels["pipeline"],
+            started_at=time.time(),
+        )
+        self._pending: dict[str, float | None] = {}
+        session.on("conversation_item_added", self._on_item)
+        session.on("user_state_changed", self._on_user_state)
+        session.on("error", self._on_error)
+        session.on("close", self._on_close)
+        if not isinstance(config.pipeline, CascadePipeline):
+            # The realtime model's time to first audio is only reported this way in 1.8.9.
+            session.on("metrics_collected", self._on_metrics)
+
+    def _on_metrics(self, ev: Any) -> None:
+        m = ev.metrics
+        if not isinstance(m, metrics.RealtimeModelMetrics) or m.ttft < 0:
+            return
+        turns = self.report.turns
+        # A provider may report the response's metrics after its audio was played out.
+        if "answering" not in self._pending and turns and turns[-1].model_ttfb is None:
+            turns[-1].model_ttfb = m.ttft
+        else:
+            self._pending["model_ttfb"] = m.ttft
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.old_state == "speaking" and ev.new_state != "speaking":
+            self._pending["user_stopped_at"] = ev.created_at
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if item.type != "message":
+            return
+        m = item.metrics
+        if item.role == "user":
+            self._pending["transcription_delay"] = m.get("transcription_delay")
+            self._pending["end_of_turn_delay"] = m.get("end_of_turn_delay")
+            self._pending["answering"] = 1.0
+            return
+        if item.role != "assistant":
+            return
+        if item.interrupted:
+            self.report.interruptions += 1
+            prom.INTERRUPTIONS.labels(**self._labels).inc()
+        if not self._pending.pop("answering", None):
+            return  # a greeting or another reply no user turn started
+        stopped, started = self._pending.pop("user_stopped_at", None), m.get("started_speaking_at")
+        timing = TurnTiming(
+            **self._pending,
+            llm_ttft=m.get("llm_node_ttft"),
+            llm_ttfs=m.get("llm_node_ttfs"),
+            tts_ttfb=m.get("tts_node_ttfb"),
+            playback_latency=m.get("playback_latency"),
+            e2e_latency=m.get("e2e_latency"),
+            # Gemini Live reports no end of user speech before it answers: no delay then.
+            response_delay=started - stopped if started and stopped and started > stopped else None,
+        )
+        self._pending.clear()
+        self.report.turns.append(timing)
+        prom.TURNS.labels(**self._labels).inc()
+        if timing.e2e_latency is not None:
+            prom.V2V.labels(**self._labels).observe(timing.e2e_latency)
+        if timing.response_delay is not None:
+            prom.RESPONSE.labels(**self._labels).observe(timing.response_delay)
+        publish(self._room, TURN_ATTRIBUTE, timing)
+        self._send()
+
+    def _on_error(self, ev: ErrorEvent) -> None:
+        kind = type(ev.error).__name__
+        self.report.errors.append(kind)
+        prom.ERRORS.labels(**self._labels, kind=kind).inc()
+
+    def _on_close(self, _: CloseEvent) -> None:
+        self.finish()
+
+    def finish(self) -> SessionReport:
+        r = self.report
+        if r.ended_at is None:
+            r.ended_at = time.time()
+            r.duration_s = r.ended_at - r.started_at
+            usage = self._session.usage.model_usage
+            r.usage = [u.model_dump() for u in usage]
+            r.cost = session_cost(usage, self._config, r.duration_s)
+            prom.COST.labels(**self._labels).inc(r.cost.total_dollars)
+            self._write()
+            self._send()
+            logger.info(
+                "session report: %d turns, %d interruptions, $%.4f",
+                len(r.turns),
+                r.interruptions,
+                r.cost.total_dollars,
+            )
+        return r
+
+    def _write(self) -> None:
+        path = self._dir / f"{self.report.room}-{self.report.job_id}.json"
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.report.model_dump_json(indent=2))
+        except OSError as e:  # a full disk must not end the room
+            logger.warning("cannot write the session report to %s: %s", path, e.strerror)
+
+    def _send(self) -> None:
+        if self._room.isconnected():
+            text = self.report.model_dump_json()
+
+            async def send() -> None:
+                with contextlib.suppress(Exception):  # nobody left to receive it
+                    await self._room.local_participant.send_text(text, topic=REPORT_TOPIC)
+
+            spawn(send())
