@@ -389,6 +389,8 @@ class _Session:
         item_id = self.speech_item_id or new_id("item")
         self.speech_item_id = None
         await self._send("input_audio_buffer.speech_stopped", audio_end_ms=at_ms, item_id=item_id)
+        # The end-of-turn delay this provider added: benches subtract it from voice-to-voice.
+        self._record("realtime.speech_stopped", silence_ms=self.vad.silence_ms if self.vad else 0)
         if not self.buffer:
             return  # the client committed this turn itself while it was still going
         await self._commit(item_id)

@@ -22,6 +22,18 @@ FRAME_MS = 20
 """Frames of 20 ms, as WebRTC microphones send them; half the wake-ups of 10 ms."""
 SILENCE_DBFS = -50.0
 """Agent frames louder than this count as sound (its idle track carries digital silence)."""
+VOICE_DBFS = -40.0
+"""A recording's frames louder than this are voice, as a provider's energy VAD hears it."""
+
+
+def trailing_quiet_s(samples: np.ndarray, rate: int) -> float:
+    """How long the recording goes on after its last voiced 20 ms frame."""
+    n = rate * FRAME_MS // 1000
+    frames = len(samples) // n
+    for i in range(frames - 1, -1, -1):
+        if rms_dbfs(samples[i * n : (i + 1) * n]) > VOICE_DBFS:
+            return (len(samples) - (i + 1) * n) / rate
+    return len(samples) / rate
 
 TRANSCRIPTION_TOPIC = "lk.transcription"
 
@@ -98,10 +110,11 @@ class Participant:
     speech_start: float | None = None
     """Monotonic time the first frame of the latest recording was handed to WebRTC."""
     speech_end: float | None = None
-    """Monotonic time the last frame of the recording was handed to WebRTC."""
+    """Monotonic time the recording's last voiced frame was handed to WebRTC: the end of the
+    user's last word, not of the quiet tail some recordings carry."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _publishing: asyncio.Task[None] | None = None
-    _utterances: asyncio.Queue[tuple[np.ndarray, asyncio.Future[None]]] = field(
+    _utterances: asyncio.Queue[tuple[np.ndarray, float, asyncio.Future[None]]] = field(
         default_factory=asyncio.Queue
     )
 
@@ -228,7 +241,8 @@ class Participant:
         use), which carries silence between utterances as a real microphone would."""
         samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
         done = asyncio.get_running_loop().create_future()
-        self._utterances.put_nowait((resample(samples, rate, SAMPLE_RATE), done))
+        pcm = resample(samples, rate, SAMPLE_RATE)
+        self._utterances.put_nowait((pcm, trailing_quiet_s(pcm, SAMPLE_RATE), done))
         await self.open_microphone()
         await done
 
@@ -244,19 +258,19 @@ class Participant:
     async def _stream(self, source: rtc.AudioSource) -> None:
         n = SAMPLE_RATE * FRAME_MS // 1000
         silence = np.zeros(n, dtype=np.int16)
-        pcm, done = np.zeros(0, dtype=np.int16), None
+        pcm, tail_s, done = np.zeros(0, dtype=np.int16), 0.0, None
         start = time.monotonic()
         i = sent = 0
         # Paced by the wall clock so "speech end" is when the last word really left us.
         while True:
             if sent >= pcm.size and done is None and not self._utterances.empty():
-                (pcm, done), sent = self._utterances.get_nowait(), 0
+                (pcm, tail_s, done), sent = self._utterances.get_nowait(), 0
                 self.speech_start = time.monotonic()
             chunk = pcm[sent : sent + n]
             sent += n
             if chunk.size < n:
                 if done is not None:
-                    self.speech_end = time.monotonic()
+                    self.speech_end = time.monotonic() - tail_s
                     done.set_result(None)
                     done = None
                 chunk = np.concatenate([chunk, silence[: n - chunk.size]])

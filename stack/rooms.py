@@ -98,8 +98,11 @@ def _finals(user: Participant) -> list[Transcript]:
     return [t for t in user.transcripts if t.identity == USER and t.final]
 
 
-async def converse(user: Participant, wav: Path, timeout: float = 60.0) -> Exchange:
-    """Speaks ``wav`` once the agent listens, and waits until the agent has answered."""
+async def converse(
+    user: Participant, wav: Path, timeout: float = 60.0, *, reports: bool = True
+) -> Exchange:
+    """Speaks ``wav`` once the agent listens, and waits until the agent has answered.
+    ``reports=False``: an agent that publishes no ``parley.turn`` (a bare livekit-agents one)."""
     await user.wait_for_agent_state("listening", timeout)
     before = len(_finals(user))
     last_timing = _turn_report(user)
@@ -109,7 +112,7 @@ async def converse(user: Participant, wav: Path, timeout: float = 60.0) -> Excha
     v2v = await user.wait_for_agent_sound(timeout)
     await user.wait_for_agent_state("listening", timeout)
     timing = last_timing
-    for _ in range(50):  # the report follows the end of playout by a moment
+    for _ in range(50 if reports else 0):  # the report follows the end of playout by a moment
         if (timing := _turn_report(user)) != last_timing:
             break
         await asyncio.sleep(0.1)
