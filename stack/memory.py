@@ -64,3 +64,10 @@ def cpu_seconds(pid: int) -> float:
     # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores have spent busy since boot (not idle, not waiting on I/O)."""
+    fields = [int(x) for x in _read("/proc/stat").splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")

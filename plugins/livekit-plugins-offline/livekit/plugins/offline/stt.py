@@ -20,11 +20,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ctranslate2
 import numpy as np
-from faster_whisper import WhisperModel
-from faster_whisper.tokenizer import Tokenizer
 from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -50,6 +48,9 @@ _REPETITION_PENALTY = 1.3
 _TOKENS_PER_SECOND = 8
 """Generous bound (speech is ~4 tokens/s) that stops a repetition loop early."""
 
+if TYPE_CHECKING:  # the native libraries load with the first Whisper model, not at import
+    from faster_whisper import WhisperModel
+
 
 @dataclass(frozen=True)
 class STTOptions:
@@ -64,6 +65,8 @@ class STTOptions:
 
 def load_whisper(model_dir: Path, cpu_threads: int, compute_type: str) -> WhisperModel:
     def load() -> WhisperModel:
+        from faster_whisper import WhisperModel
+
         try:
             return WhisperModel(
                 str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
@@ -113,6 +116,8 @@ class STT(stt.STT[None]):
                 f"the Whisper model in {self._opts.model_dir} is English-only and cannot "
                 f"transcribe {language!r}: use a multilingual model or leave the model unset"
             )
+        from faster_whisper.tokenizer import Tokenizer
+
         self._tokenizer = Tokenizer(
             self._whisper.hf_tokenizer,
             self._whisper.model.is_multilingual,
@@ -155,6 +160,8 @@ class STT(stt.STT[None]):
         padded = np.zeros((features.shape[0], frames), dtype=np.float32)
         padded[:, : features.shape[-1]] = features
         seconds = samples / WHISPER_RATE
+        import ctranslate2
+
         result = self._whisper.model.generate(
             ctranslate2.StorageView.from_array(padded[None]),
             [self._prompt],

@@ -17,11 +17,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, tts
-from piper import PiperVoice, SynthesisConfig
 
 from .models import ModelError, check_file, load_once
+
+if TYPE_CHECKING:  # onnxruntime loads with the first Piper voice, not at import
+    from piper import PiperVoice
 
 ESPEAK_RATE = 22_050
 ESPEAK_WPM = 175
@@ -74,6 +77,8 @@ def load_piper(model: Path, language: str) -> PiperVoice:
     check_file(model, b"\x08", "ONNX")
 
     def load() -> PiperVoice:
+        from piper import PiperVoice
+
         try:
             return PiperVoice.load(model, config_path=config)
         except Exception as e:  # onnxruntime raises its own exception types
@@ -144,6 +149,8 @@ class ChunkedStream(tts.ChunkedStream):
 
     async def _piper(self, voice: PiperVoice, output_emitter: tts.AudioEmitter) -> None:
         def run() -> list[bytes]:
+            from piper import SynthesisConfig
+
             syn = SynthesisConfig(length_scale=1.0 / self._offline._speed)
             return [chunk.audio_int16_bytes for chunk in voice.synthesize(self._input_text, syn)]
 
