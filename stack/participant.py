@@ -35,6 +35,7 @@ def trailing_quiet_s(samples: np.ndarray, rate: int) -> float:
             return (len(samples) - (i + 1) * n) / rate
     return len(samples) / rate
 
+
 TRANSCRIPTION_TOPIC = "lk.transcription"
 
 
