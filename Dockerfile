@@ -14,7 +14,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 COPY plugins ./plugins
-RUN pip install ./plugins/livekit-plugins-offline . \
+RUN pip install ./plugins/livekit-plugins-offline ./plugins/livekit-plugins-interpreter \
+    ./plugins/livekit-plugins-meeting-assistant . \
  && apt-get purge -y build-essential cmake && apt-get autoremove -y
 USER parley
 # Re-join the multilingual Whisper weights once, at build time, not in the first room.

@@ -2,6 +2,8 @@
 
 - ``python -m agent start|dev|connect ...``: the livekit-agents CLI (``start`` in production).
 - ``python -m agent schema [--markdown]``: the room-config JSON Schema (or a field table).
+- ``python -m agent eval turns --cases DIR [--preset NAME] [--json FILE]``: turn-taking
+  presets measured on labelled recordings.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ def main(argv: list[str]) -> int:
     if argv[1:2] == ["schema"]:
         print(field_table() if "--markdown" in argv else json_schema())
         return 0
+    if argv[1:3] == ["eval", "turns"]:
+        from .eval.turns import main as eval_turns
+
+        return eval_turns(argv[3:])
     load_env_files()
     settings = WorkerSettings.from_env()
     try:

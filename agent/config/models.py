@@ -136,9 +136,19 @@ class Interruption(_Strict):
     )
 
 
+TurnPreset = Literal["livekit-default", "conversation", "telephony", "meeting", "intake"]
+
+
 class TurnTaking(_Strict):
     """Local turn handling (cascade). Realtime providers detect turns on their side."""
 
+    preset: TurnPreset = Field(
+        default="livekit-default",
+        description="Starting values for endpointing and interruption: `livekit-default` "
+        "(livekit-agents' own), `conversation`, `telephony` (noisy 8 kHz lines), `meeting`, "
+        "`intake` (slow speakers who pause to think); `endpointing` and `interruption` "
+        "override them field by field.",
+    )
     endpointing: Endpointing = Field(default_factory=Endpointing, description="End of turn.")
     interruption: Interruption = Field(default_factory=Interruption, description="Barge-in.")
 

@@ -25,6 +25,7 @@ from ..config.models import (
 )
 from . import offline
 from .options import present
+from .turns import turn_values
 
 
 def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
@@ -82,7 +83,7 @@ def cascade_stages(p: CascadePipeline, language: str) -> CascadeStages:
 
 
 def turn_handling(t: TurnTaking, local_eot: bool = False) -> TurnHandlingOptions:
-    """Only the values the room set: livekit-agents fills in its own defaults for the rest.
+    """The preset's values and the room's own: livekit-agents fills in its defaults for the rest.
 
     ``local_eot`` pins the end-of-turn model that runs inside the worker, so an offline
     room never sends audio to LiveKit's inference service.
@@ -90,8 +91,7 @@ def turn_handling(t: TurnTaking, local_eot: bool = False) -> TurnHandlingOptions
     options: TurnHandlingOptions = {}
     if local_eot:
         options["turn_detection"] = inference.TurnDetector(version="v1-mini")
-    endpointing = t.endpointing.model_dump(exclude_none=True)
-    interruption = t.interruption.model_dump(exclude_none=True)
+    endpointing, interruption = turn_values(t)
     if endpointing:
         options["endpointing"] = endpointing  # type: ignore[typeddict-item]
     if interruption:

@@ -27,7 +27,8 @@ from stack.worker import WorkerProcess
 from .rooms import MEASUREMENTS
 
 PEOPLE: dict[str, dict[str, str]] = {"alice": {}, "bob": {}, "carol": {}}
-TURNS = [("alice", "conf-onlyperson"), ("bob", "vm-nobodyavail"), ("carol", "pbx-invalid")]
+# One sentence each, without a pause inside (which may rightly split into two lines).
+TURNS = [("alice", "conf-onlyperson"), ("bob", "vm-nobodyavail"), ("carol", "tt-weasels")]
 NOTES_REPLY = json.dumps(
     {
         "summary": "The team reviewed the phone system.",

@@ -1,0 +1,1 @@
+"""Offline evaluations of the worker's own code paths (``python -m agent eval ...``)."""

@@ -1,0 +1,48 @@
+"""Turn-taking presets: livekit-agents' endpointing and interruption values per kind of room.
+
+A preset only sets values livekit-agents already has (silero VAD and the local end-of-turn
+model stay as they are); a room's explicit ``endpointing`` / ``interruption`` fields override
+the preset's one by one. Values are starting points to be measured with
+``python -m agent eval turns``, not tuned constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config.models import TurnPreset, TurnTaking
+
+PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
+    "livekit-default": {},
+    # Quick answers, but a pause before the next words is not an end.
+    "conversation": {
+        "endpointing": {"min_delay": 0.4, "max_delay": 2.5},
+        "interruption": {"min_duration": 0.4, "false_interruption_timeout": 1.5},
+    },
+    # Noise and "mm-hm" on a line must not cut the agent off; the line adds delay anyway.
+    "telephony": {
+        "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
+        "interruption": {"min_duration": 0.7, "min_words": 2, "false_interruption_timeout": 1.5},
+    },
+    # Several people: the agent answers only when addressed, and others talk among themselves.
+    "meeting": {
+        "endpointing": {"min_delay": 0.7, "max_delay": 3.0},
+        "interruption": {"min_duration": 0.8, "min_words": 3},
+    },
+    # Patients think before answering: long pauses inside a turn are normal.
+    "intake": {
+        "endpointing": {"min_delay": 0.9, "max_delay": 4.0},
+        "interruption": {"min_duration": 0.6, "min_words": 2},
+    },
+}
+
+
+def turn_values(t: TurnTaking) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The endpointing and interruption options: the preset's, then the room's own fields."""
+    preset = PRESETS[t.preset]
+    endpointing = {**preset.get("endpointing", {}), **t.endpointing.model_dump(exclude_none=True)}
+    interruption = {
+        **preset.get("interruption", {}),
+        **t.interruption.model_dump(exclude_none=True),
+    }
+    return endpointing, interruption
