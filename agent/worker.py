@@ -32,10 +32,12 @@ from .modes import meeting as meeting_mode
 from .pipeline.build import build_session
 from .pipeline.endpoints import ensure_reachable, require_credentials
 from .pipeline.offline import preload
+from .privacy import drop_personal_data
 from .reports.session import SessionRecorder
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
+drop_personal_data()  # runs in the worker and in every job process that imports it
 
 ERROR_ATTRIBUTE = "parley.error"
 

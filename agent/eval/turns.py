@@ -81,12 +81,17 @@ class _CaseAudio(io.AudioInput):
         self._i = 0
         self._until_s = case.duration + 0.5  # a last decision may follow the audio's end
         self.started: float | None = None
+        self.go = asyncio.Event()
+        """Set once the session listens: audio before that would be skipped, not judged."""
         self.finished = asyncio.Event()
         self.closed = False
 
     async def __anext__(self) -> rtc.AudioFrame:
         if self.closed:
             raise StopAsyncIteration
+        if not self.go.is_set():
+            await asyncio.sleep(FRAME_S)
+            return rtc.AudioFrame(bytes(2 * self._n), RATE, 1, self._n)
         if self.started is None:
             self.started = time.monotonic()
         await asyncio.sleep(max(0.0, self.started + self._i * FRAME_S - time.monotonic()))
@@ -129,6 +134,8 @@ async def run_case(case: Case, preset: TurnPreset, vad_model: vad.VAD) -> CaseRe
     session.input.audio = audio
     session.output.audio = None
     await session.start(agent=listener)
+    await asyncio.sleep(0.5)  # the activity starts scheduling a moment after start() returns
+    audio.go.set()
     try:
         await audio.finished.wait()
     finally:

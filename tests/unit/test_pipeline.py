@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from livekit.agents import vad
@@ -183,3 +184,15 @@ def test_offline_stages_need_no_key_but_cloud_ones_still_do(
     with pytest.raises(ParleyError) as caught:
         require_credentials(mixed)
     assert caught.value.report.field == "pipeline.llm.provider"
+
+
+def test_personal_data_extras_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from agent.privacy import drop_personal_data
+
+    drop_personal_data()
+    with caplog.at_level(logging.WARNING, logger="livekit.agents"):
+        logging.getLogger("livekit.agents").warning(
+            "skipping user input", extra={"lk.pii.user_input": "my date of birth is", "n": 1}
+        )
+    record = caplog.records[-1]
+    assert not hasattr(record, "lk.pii.user_input") and record.__dict__["n"] == 1
