@@ -24,6 +24,7 @@ from ..config.models import (
     TurnTaking,
 )
 from . import offline
+from .completeness import CompletenessTurnDetector, TranscriptTail
 from .options import present
 from .turns import turn_values
 
@@ -82,14 +83,19 @@ def cascade_stages(p: CascadePipeline, language: str) -> CascadeStages:
     )
 
 
-def turn_handling(t: TurnTaking, local_eot: bool = False) -> TurnHandlingOptions:
+def turn_handling(
+    t: TurnTaking, local_eot: bool = False, tail: TranscriptTail | None = None
+) -> TurnHandlingOptions:
     """The preset's values and the room's own: livekit-agents fills in its defaults for the rest.
 
     ``local_eot`` pins the end-of-turn model that runs inside the worker, so an offline
-    room never sends audio to LiveKit's inference service.
+    room never sends audio to LiveKit's inference service. ``tail``: the running transcript
+    for a preset's completeness check, on top of that same local model.
     """
     options: TurnHandlingOptions = {}
-    if local_eot:
+    if tail is not None:
+        options["turn_detection"] = CompletenessTurnDetector(tail, version="v1-mini")
+    elif local_eot:
         options["turn_detection"] = inference.TurnDetector(version="v1-mini")
     endpointing, interruption = turn_values(t)
     if endpointing:
@@ -112,10 +118,18 @@ async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
     stages = await asyncio.to_thread(cascade_stages, p, config.language)
-    return AgentSession(
+    preset = config.turn_taking.preset != "livekit-default"
+    tail = TranscriptTail(config.language) if preset else None
+    session: AgentSession[None] = AgentSession(
         stt=stages.stt,
         llm=stages.llm,
         tts=stages.tts,
         vad=vad_model,
-        turn_handling=turn_handling(config.turn_taking, local_eot=p.stt.provider == "offline"),
+        turn_handling=turn_handling(
+            config.turn_taking, local_eot=p.stt.provider == "offline", tail=tail
+        ),
     )
+    if tail is not None:
+        session.on("user_input_transcribed", tail.on_transcribed)
+        session.on("conversation_item_added", tail.on_item)
+    return session

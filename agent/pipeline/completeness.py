@@ -1,0 +1,249 @@
+"""Is the user's sentence plainly unfinished? A cheap check on the running transcript.
+
+On real recorded prompts the local audio end-of-turn model separates mid-turn pauses from
+real ends only weakly, and most pauses that fool it follow words that cannot end a sentence
+("you have …", "please enter your …", "press …"). A closed-class word list per language is
+enough to see those, costs a dictionary lookup on the audio hot path, and only ever makes the
+session wait longer (``max_delay`` instead of ``min_delay``), never answer sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from typing import Any
+
+from livekit.agents import inference
+from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+
+HOLD = 0.05
+"""The end-of-turn probability is multiplied by this when the sentence is unfinished: below
+any unlikely-threshold, so the session waits its ``max_delay``."""
+
+UNFINISHED_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        [
+            "a",
+            "an",
+            "the",
+            "my",
+            "your",
+            "our",
+            "their",
+            "his",
+            "her",
+            "its",
+            "this",
+            "that",
+            "these",
+            "those",
+            "some",
+            "any",
+            "no",
+            "every",
+            "to",
+            "of",
+            "in",
+            "on",
+            "at",
+            "by",
+            "for",
+            "with",
+            "from",
+            "into",
+            "about",
+            "as",
+            "than",
+            "and",
+            "or",
+            "but",
+            "nor",
+            "so",
+            "if",
+            "because",
+            "when",
+            "while",
+            "where",
+            "which",
+            "who",
+            "whose",
+            "whom",
+            "is",
+            "are",
+            "was",
+            "were",
+            "be",
+            "been",
+            "being",
+            "am",
+            "has",
+            "have",
+            "had",
+            "do",
+            "does",
+            "did",
+            "will",
+            "would",
+            "shall",
+            "should",
+            "can",
+            "could",
+            "may",
+            "might",
+            "must",
+            "not",
+            "please",
+            "enter",
+            "press",
+            "dial",
+            "say",
+            "choose",
+            "select",
+            "call",
+            "type",
+            "like",
+            "um",
+            "uh",
+            "er",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "un",
+            "una",
+            "unos",
+            "unas",
+            "mi",
+            "tu",
+            "su",
+            "nuestro",
+            "nuestra",
+            "este",
+            "esta",
+            "ese",
+            "esa",
+            "a",
+            "de",
+            "en",
+            "con",
+            "por",
+            "para",
+            "sin",
+            "sobre",
+            "entre",
+            "y",
+            "o",
+            "pero",
+            "que",
+            "porque",
+            "cuando",
+            "si",
+            "como",
+            "es",
+            "son",
+            "era",
+            "fue",
+            "ha",
+            "he",
+            "han",
+            "hay",
+            "está",
+            "están",
+            "muy",
+            "más",
+            "por",
+            "favor",
+            "introduzca",
+            "marque",
+            "pulse",
+            "diga",
+            "eh",
+            "este",
+        ]
+    ),
+}
+
+
+def unfinished(text: str, language: str) -> bool:
+    """True when the transcript stops on a word that cannot end a sentence, or trails off."""
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if stripped.endswith(("...", "…", ",", "-")):
+        return True
+    words = re.findall(r"[\w']+", stripped.lower())
+    closed = UNFINISHED_WORDS.get(language.split("-")[0].lower(), frozenset())
+    return bool(words) and words[-1] in closed
+
+
+class TranscriptTail:
+    """The user's words since their turn began: finals so far plus the latest interim."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._finals: list[str] = []
+        self._interim = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join([*self._finals, self._interim]).strip()
+
+    def on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        if ev.is_final:
+            self._finals.append(ev.transcript)
+            self._interim = ""
+        else:
+            self._interim = ev.transcript
+
+    def on_item(self, ev: ConversationItemAddedEvent) -> None:
+        if ev.item.type == "message" and ev.item.role == "user":  # the turn was taken
+            self._finals, self._interim = [], ""
+
+
+class _HeldStream:
+    """The audio model's stream, with its predictions held back on unfinished sentences."""
+
+    def __init__(self, inner: Any, tail: TranscriptTail) -> None:
+        self._inner, self._tail = inner, tail
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def predict(self) -> asyncio.Future[Any]:
+        inner: asyncio.Future[Any] = self._inner.predict()
+        held: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def relay(f: asyncio.Future[Any]) -> None:
+            if held.done():
+                return
+            if f.cancelled():
+                held.cancel()
+            elif (e := f.exception()) is not None:
+                held.set_exception(e)
+            else:
+                ev = f.result()
+                if unfinished(self._tail.text, self._tail.language):
+                    ev = dataclasses.replace(
+                        ev, end_of_turn_probability=ev.end_of_turn_probability * HOLD
+                    )
+                held.set_result(ev)
+
+        inner.add_done_callback(relay)
+        held.add_done_callback(lambda h: inner.cancel() if h.cancelled() else None)
+        return held
+
+
+class CompletenessTurnDetector(inference.TurnDetector):
+    """livekit-agents' local audio end-of-turn model, plus the transcript check."""
+
+    def __init__(self, tail: TranscriptTail, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tail = tail
+
+    def stream(self, **kwargs: Any) -> Any:
+        return _HeldStream(super().stream(**kwargs), self._tail)

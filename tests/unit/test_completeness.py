@@ -1,0 +1,71 @@
+"""The transcript completeness check that holds the end-of-turn model back on unfinished
+sentences, and its wrapper around the model's stream."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+from livekit.agents.voice.turn import TurnDetectionEvent
+
+from agent.pipeline.completeness import HOLD, TranscriptTail, _HeldStream, unfinished
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("You have", "en", True),
+        ("Please enter your", "en", True),
+        ("If this is correct, press...", "en", True),
+        ("You have five new messages.", "en", False),
+        ("Yeah.", "en", False),
+        ("", "en", False),
+        ("Por favor introduzca su", "es", True),
+        ("Nadie está disponible.", "es-MX", False),
+        ("Bom dia", "pt", False),  # no list for the language: never holds
+    ],
+)
+def test_unfinished(text: str, lang: str, expected: bool) -> None:
+    assert unfinished(text, lang) is expected
+
+
+def test_tail_follows_the_turn() -> None:
+    tail = TranscriptTail("en")
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="You have", is_final=True))
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="five new", is_final=False))
+    assert tail.text == "You have five new"
+    item = ChatMessage(role="user", content=["You have five new messages"])
+    tail.on_item(ConversationItemAddedEvent(item=item))
+    assert tail.text == ""
+
+
+class _Inner:
+    def __init__(self) -> None:
+        self.future: asyncio.Future[TurnDetectionEvent] | None = None
+        self.model = "v1-mini"
+
+    def predict(self) -> asyncio.Future[TurnDetectionEvent]:
+        self.future = asyncio.get_running_loop().create_future()
+        return self.future
+
+
+@pytest.mark.parametrize(("said", "factor"), [("please enter your", HOLD), ("it hurts here.", 1)])
+async def test_held_stream_scales_the_probability(said: str, factor: float) -> None:
+    tail = TranscriptTail("en")
+    tail.on_transcribed(UserInputTranscribedEvent(transcript=said, is_final=True))
+    inner = _Inner()
+    stream = _HeldStream(inner, tail)
+    assert stream.model == "v1-mini"  # everything else goes to the model's own stream
+    held = stream.predict()
+    assert inner.future is not None
+    inner.future.set_result(
+        TurnDetectionEvent(type="eot_prediction", end_of_turn_probability=0.8, last_speaking_time=1)
+    )
+    event = await held
+    assert event.end_of_turn_probability == pytest.approx(0.8 * factor)
+    cancelled = stream.predict()
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    assert inner.future.cancelled()  # the session cancelling a prediction reaches the model
