@@ -48,8 +48,9 @@ async def test_speed_shortens_speech_and_stays_intelligible(
     model: str | None, english_stt: offline.STT
 ) -> None:
     own = await synthesize(offline.TTS(model=model, language="en"), SENTENCE)
-    fast = await synthesize(offline.TTS(model=model, language="en", speed=1.25), SENTENCE)
-    assert fast.duration < 0.9 * own.duration
+    # Piper varies each phoneme's length at random: a clear speed-up keeps the test steady.
+    fast = await synthesize(offline.TTS(model=model, language="en", speed=2.0), SENTENCE)
+    assert fast.duration < 0.85 * own.duration
     heard = await english_stt.recognize(fast)
     assert word_error_rate(SENTENCE, heard.alternatives[0].text) <= 0.3, heard
 
