@@ -66,6 +66,19 @@ def rms_dbfs(pcm: np.ndarray) -> float:
     return float(20 * np.log10(max(rms, 1e-9) / 32768.0))
 
 
+VOICE_DBFS = -40.0
+"""Frames louder than this are voice, as a provider's energy VAD hears them."""
+
+
+def voiced_span(samples: np.ndarray, rate: int, frame_ms: int = 20) -> tuple[int, int]:
+    """First and last sample (exclusive) of the voiced frames; (0, 0) for silence."""
+    n = rate * frame_ms // 1000
+    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
+    level = 20 * np.log10(np.maximum(np.sqrt((frames**2).mean(axis=1)), 1e-9) / 32768)
+    voiced = np.flatnonzero(level > VOICE_DBFS)
+    return (int(voiced[0]) * n, (int(voiced[-1]) + 1) * n) if voiced.size else (0, 0)
+
+
 @dataclass
 class EnergyVad:
     """Server-side voice activity detection, like a provider's ``server_vad``.

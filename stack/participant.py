@@ -15,25 +15,18 @@ from typing import Any
 import numpy as np
 from livekit import api, rtc
 
-from fakes.audio import read_wav, resample, rms_dbfs
+from fakes.audio import read_wav, resample, rms_dbfs, voiced_span
 
 SAMPLE_RATE = 48000
 FRAME_MS = 20
 """Frames of 20 ms, as WebRTC microphones send them; half the wake-ups of 10 ms."""
 SILENCE_DBFS = -50.0
 """Agent frames louder than this count as sound (its idle track carries digital silence)."""
-VOICE_DBFS = -40.0
-"""A recording's frames louder than this are voice, as a provider's energy VAD hears it."""
 
 
 def trailing_quiet_s(samples: np.ndarray, rate: int) -> float:
-    """How long the recording goes on after its last voiced 20 ms frame."""
-    n = rate * FRAME_MS // 1000
-    frames = len(samples) // n
-    for i in range(frames - 1, -1, -1):
-        if rms_dbfs(samples[i * n : (i + 1) * n]) > VOICE_DBFS:
-            return (len(samples) - (i + 1) * n) / rate
-    return len(samples) / rate
+    """How long the recording goes on after its last voiced frame."""
+    return (len(samples) - voiced_span(samples, rate, FRAME_MS)[1]) / rate
 
 
 TRANSCRIPTION_TOPIC = "lk.transcription"

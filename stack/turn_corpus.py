@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fakes.audio import read_wav, resample, write_wav
+from fakes.audio import read_wav, resample, voiced_span, write_wav
 
 from .process import ROOT
 from .recordings import clip, known_text
@@ -37,22 +38,13 @@ TURNS = (
     ("agent-newlocation", "|", "conf-getpin"),
 )
 BABBLE = ("privacy-unident", "pbx-invalid", "tt-weasels", "vm-nobodyavail")
-VOICE_DBFS = -40.0
 
 
-def _voiced(samples: np.ndarray) -> tuple[int, int]:
-    """First and last sample of the voiced 20 ms frames."""
-    n = RATE // 50
-    frames = samples[: len(samples) // n * n].reshape(-1, n).astype(np.float64)
-    level = 20 * np.log10(np.maximum(np.sqrt((frames**2).mean(axis=1)), 1e-9) / 32768)
-    voiced = np.flatnonzero(level > VOICE_DBFS)
-    return (int(voiced[0]) * n, (int(voiced[-1]) + 1) * n) if voiced.size else (0, 0)
-
-
+@cache  # the babble bed and repeated fragments are read once per build, not per case
 def _fragment(name: str) -> np.ndarray:
     samples, rate = read_wav(clip(name).read_bytes())
     pcm = resample(samples, rate, RATE)
-    start, end = _voiced(pcm)
+    start, end = voiced_span(pcm, RATE)
     return pcm[start:end]
 
 
