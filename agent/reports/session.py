@@ -79,7 +79,10 @@ class SessionRecorder:
             pipeline=self._labels["pipeline"],
             started_at=time.time(),
         )
-        self._pending: dict[str, float | None] = {}
+        self._turn: TurnTiming | None = None
+        """The user's turn waiting for the agent's answer."""
+        self._user_stopped_at: float | None = None
+        self._model_ttfb: float | None = None
         session.on("conversation_item_added", self._on_item)
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)
@@ -94,14 +97,14 @@ class SessionRecorder:
             return
         turns = self.report.turns
         # A provider may report the response's metrics after its audio was played out.
-        if "answering" not in self._pending and turns and turns[-1].model_ttfb is None:
+        if self._turn is None and turns and turns[-1].model_ttfb is None:
             turns[-1].model_ttfb = m.ttft
         else:
-            self._pending["model_ttfb"] = m.ttft
+            self._model_ttfb = m.ttft
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         if ev.old_state == "speaking" and ev.new_state != "speaking":
-            self._pending["user_stopped_at"] = ev.created_at
+            self._user_stopped_at = ev.created_at
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -109,29 +112,34 @@ class SessionRecorder:
             return
         m = item.metrics
         if item.role == "user":
-            self._pending["transcription_delay"] = m.get("transcription_delay")
-            self._pending["end_of_turn_delay"] = m.get("end_of_turn_delay")
-            self._pending["answering"] = 1.0
+            self._turn = TurnTiming(
+                transcription_delay=m.get("transcription_delay"),
+                end_of_turn_delay=m.get("end_of_turn_delay"),
+            )
             return
         if item.role != "assistant":
             return
         if item.interrupted:
             self.report.interruptions += 1
             prom.INTERRUPTIONS.labels(**self._labels).inc()
-        if not self._pending.pop("answering", None):
+        if self._turn is None:
             return  # a greeting or another reply no user turn started
-        stopped, started = self._pending.pop("user_stopped_at", None), m.get("started_speaking_at")
-        timing = TurnTiming(
-            **self._pending,
-            llm_ttft=m.get("llm_node_ttft"),
-            llm_ttfs=m.get("llm_node_ttfs"),
-            tts_ttfb=m.get("tts_node_ttfb"),
-            playback_latency=m.get("playback_latency"),
-            e2e_latency=m.get("e2e_latency"),
-            # Gemini Live reports no end of user speech before it answers: no delay then.
-            response_delay=started - stopped if started and stopped and started > stopped else None,
+        stopped, started = self._user_stopped_at, m.get("started_speaking_at")
+        timing = self._turn.model_copy(
+            update={
+                "llm_ttft": m.get("llm_node_ttft"),
+                "llm_ttfs": m.get("llm_node_ttfs"),
+                "tts_ttfb": m.get("tts_node_ttfb"),
+                "model_ttfb": self._model_ttfb,
+                "playback_latency": m.get("playback_latency"),
+                "e2e_latency": m.get("e2e_latency"),
+                # Gemini Live reports no end of user speech before it answers: no delay then.
+                "response_delay": started - stopped
+                if started and stopped and started > stopped
+                else None,
+            }
         )
-        self._pending.clear()
+        self._turn, self._user_stopped_at, self._model_ttfb = None, None, None
         self.report.turns.append(timing)
         prom.TURNS.labels(**self._labels).inc()
         if timing.e2e_latency is not None:

@@ -9,7 +9,8 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, dispatch, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
 from stack.rooms import room_with
-from stack.webhook import receiving
+from stack.webhook import Receiver, receiving
 from stack.worker import WorkerProcess
 
 from .rooms import MEASUREMENTS
@@ -50,6 +51,33 @@ def meeting(notes_dir: Path, webhook: str) -> dict[str, Any]:
         },
         "meeting": {"notes_dir": str(notes_dir), "webhook_url": webhook},
     }
+
+
+@asynccontextmanager
+async def meeting_room(
+    server: LiveKitServer,
+    worker: WorkerProcess,
+    notes_dir: Path,
+    people: dict[str, dict[str, str]],
+    webhook: list[int | str],
+    prefix: str,
+) -> AsyncIterator[tuple[Receiver, dict[str, Participant]]]:
+    """A meeting room with a local webhook answering ``webhook``; yields once the agent
+    listens, with everyone collecting the transcript topic."""
+    async with (
+        receiving(webhook) as hook,
+        room_with(
+            server,
+            worker.agent_name,
+            people,
+            dispatch_metadata=meeting(notes_dir, hook.url),
+            prefix=prefix,
+        ) as joined,
+    ):
+        for p in joined.values():
+            p.watch(TRANSCRIPT_TOPIC)
+        await next(iter(joined.values())).wait_for_agent_state("listening", timeout=60)
+        yield hook, joined
 
 
 @pytest.fixture
@@ -92,22 +120,14 @@ async def test_meeting_transcript_address_and_notes(
     tmp_path: Path,
     notes_reply: None,
 ) -> None:
-    async with (
-        receiving([200]) as hook,
-        room_with(
-            livekit_server,
-            worker.agent_name,
-            PEOPLE,
-            dispatch_metadata=meeting(tmp_path, hook.url),
-            prefix="meeting",
-        ) as people,
+    async with meeting_room(livekit_server, worker, tmp_path, PEOPLE, [200], "meeting") as (
+        hook,
+        people,
     ):
         for p in people.values():
-            p.watch(TRANSCRIPT_TOPIC)
             p.watch(NOTES_TOPIC)
         alice = people["alice"]
         room = alice.room.name or ""
-        await alice.wait_for_agent_state("listening", timeout=60)
         delays = [await say_and_wait_line(people, who, clip(name)) for who, name in TURNS]
         heard = lines(alice)
         assert [line["speaker"] for line in heard] == [who for who, _ in TURNS]
@@ -150,21 +170,13 @@ async def test_meeting_transcript_address_and_notes(
 async def test_killed_job_resumes_without_losing_a_line(
     livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
 ) -> None:
-    async with (
-        receiving([200]) as hook,
-        room_with(
-            livekit_server,
-            worker.agent_name,
-            {"alice": {}, "bob": {}},
-            dispatch_metadata=meeting(tmp_path, hook.url),
-            prefix="meeting-kill",
-        ) as people,
+    two: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}
+    async with meeting_room(livekit_server, worker, tmp_path, two, [200], "meeting-kill") as (
+        hook,
+        people,
     ):
-        for p in people.values():
-            p.watch(TRANSCRIPT_TOPIC)
         alice = people["alice"]
         room = alice.room.name or ""
-        await alice.wait_for_agent_state("listening", timeout=60)
         await say_and_wait_line(people, "alice", clip("conf-onlyperson"))
         os.kill(worker.job_pid(room), signal.SIGKILL)
         await wait_for(lambda: alice.agent() is None, "the killed agent to leave", timeout=60)
@@ -191,19 +203,12 @@ async def test_killed_job_resumes_without_losing_a_line(
 async def test_failing_webhook_is_retried_and_reported_without_blocking(
     livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
 ) -> None:
-    async with (
-        receiving([500]) as hook,
-        room_with(
-            livekit_server,
-            worker.agent_name,
-            {"alice": {}},
-            dispatch_metadata=meeting(tmp_path, hook.url),
-            prefix="meeting-hook",
-        ) as people,
+    one: dict[str, dict[str, str]] = {"alice": {}}
+    async with meeting_room(livekit_server, worker, tmp_path, one, [500], "meeting-hook") as (
+        hook,
+        people,
     ):
         alice = people["alice"]
-        alice.watch(TRANSCRIPT_TOPIC)
-        await alice.wait_for_agent_state("listening", timeout=60)
         await alice.room.local_participant.send_text("Parley, summarize", topic="lk.chat")
         # The room carries on while the webhook fails: a line still gets transcribed.
         await say_and_wait_line(people, "alice", clip("agent-pass"))
