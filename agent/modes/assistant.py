@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from livekit.agents import Agent
-
 from ..config.models import RealtimePipeline, RoomConfig
+from ..pipeline.backchannel import BackchannelTolerant
+from ..pipeline.turns import tuned
 
 DEFAULT_INSTRUCTIONS = (
     "You are Parley, a helpful voice assistant. Answer briefly and clearly, in plain spoken "
@@ -12,13 +12,15 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 
-class Assistant(Agent):
+class Assistant(BackchannelTolerant):
     def __init__(self, config: RoomConfig) -> None:
         super().__init__(
             instructions=config.instructions
             or DEFAULT_INSTRUCTIONS.format(language=config.language)
         )
         self._config = config
+        if tuned(config.turn_taking):
+            self.backchannel_language = config.language
 
     async def on_enter(self) -> None:
         greeting = self._config.greeting

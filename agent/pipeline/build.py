@@ -26,7 +26,7 @@ from ..config.models import (
 from . import offline
 from .completeness import CompletenessTurnDetector, TranscriptTail
 from .options import present
-from .turns import turn_values
+from .turns import tuned, turn_values
 
 
 def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
@@ -118,8 +118,7 @@ async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
     stages = await asyncio.to_thread(cascade_stages, p, config.language)
-    preset = config.turn_taking.preset != "livekit-default"
-    tail = TranscriptTail(config.language) if preset else None
+    tail = TranscriptTail(config.language) if tuned(config.turn_taking) else None
     session: AgentSession[None] = AgentSession(
         stt=stages.stt,
         llm=stages.llm,

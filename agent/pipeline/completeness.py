@@ -163,7 +163,17 @@ UNFINISHED_WORDS: dict[str, frozenset[str]] = {
             "pulse",
             "diga",
             "eh",
-            "este",
+            # transitive verbs a caller stops after ("usted tiene …", "quiero …")
+            "tiene",
+            "tengo",
+            "tienes",
+            "tenemos",
+            "tienen",
+            "quiero",
+            "quiere",
+            "desea",
+            "necesito",
+            "necesita",
         ]
     ),
 }

@@ -14,15 +14,16 @@ from ..config.models import TurnPreset, TurnTaking
 
 PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
     "livekit-default": {},
-    # Quick answers, but a pause before the next words is not an end.
+    # Quick answers, but a pause before the next words is not an end. Barge-in pauses the
+    # agent after 0.2 s of speech; a backchannel then resumes it within a second.
     "conversation": {
         "endpointing": {"min_delay": 0.4, "max_delay": 2.5},
-        "interruption": {"min_duration": 0.4, "false_interruption_timeout": 1.5},
+        "interruption": {"min_duration": 0.2, "false_interruption_timeout": 1.0},
     },
-    # Noise and "mm-hm" on a line must not cut the agent off; the line adds delay anyway.
+    # A line's clicks and coughs are short: 0.3 s of speech before the agent pauses.
     "telephony": {
         "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
-        "interruption": {"min_duration": 0.7, "min_words": 2, "false_interruption_timeout": 1.5},
+        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 1.0},
     },
     # Several people: the agent answers only when addressed, and others talk among themselves.
     "meeting": {
@@ -32,9 +33,15 @@ PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
     # Patients think before answering: long pauses inside a turn are normal.
     "intake": {
         "endpointing": {"min_delay": 0.9, "max_delay": 4.0},
-        "interruption": {"min_duration": 0.6, "min_words": 2},
+        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 1.0},
     },
 }
+
+
+def tuned(t: TurnTaking) -> bool:
+    """One of Parley's presets, not livekit's stock values: the transcript completeness check
+    holds unfinished sentences, and the agent keeps talking over "mm-hm" and coughs."""
+    return t.preset != "livekit-default"
 
 
 def turn_values(t: TurnTaking) -> tuple[dict[str, Any], dict[str, Any]]:
