@@ -2,6 +2,7 @@
 
 - ``python -m agent start|dev|connect ...``: the livekit-agents CLI (``start`` in production).
 - ``python -m agent schema [--markdown]``: the room-config JSON Schema (or a field table).
+- ``python -m agent playground [--port 8780]``: the web page to try every mode from a browser.
 - ``python -m agent eval turns --cases DIR [--preset NAME] [--json FILE]``: turn-taking
   presets measured on labelled recordings.
 """
@@ -24,6 +25,10 @@ def main(argv: list[str]) -> int:
         from .eval.turns import main as eval_turns
 
         return eval_turns(argv[3:])
+    if argv[1:2] == ["playground"]:
+        from .playground.server import main as playground
+
+        return playground(argv[2:])
     load_env_files()
     settings = WorkerSettings.from_env()
     try:

@@ -1,7 +1,8 @@
 """``python -m stack``: run Parley locally, and open rooms for it.
 
-- ``up [--fakes]``: the LiveKit server from livekit.yaml and the worker (``dev`` mode); with
-  ``--fakes`` the worker talks to the local fake providers instead of the real ones.
+- ``up [--fakes]``: the LiveKit server from livekit.yaml, the worker (``dev`` mode) and the
+  playground page (``PARLEY_PLAYGROUND_PORT``, default 8780); with ``--fakes`` the worker
+  talks to the local fake providers instead of the real ones.
 - ``room NAME [--config JSON]``: creates a room, dispatches ``parley`` into it with that room
   config, and prints a join token for a LiveKit client.
 """
@@ -15,11 +16,13 @@ import signal
 import threading
 from pathlib import Path
 
+from agent.playground.server import DEFAULT_PORT
+from agent.rooms import create_room, dispatch, token
 from agent.settings import DEFAULT_AGENT_NAME, load_env_files
 
 from .fakes import FakeProviders, start_fakes
 from .livekit_server import API_KEY, API_SECRET, LiveKitServer, start_livekit_server
-from .participant import create_room, dispatch, token
+from .playground import PlaygroundProcess, start_playground
 from .process import ROOT
 from .worker import WorkerProcess, start_worker
 
@@ -28,7 +31,7 @@ LOG_DIR = ROOT / "artifacts" / "dev"
 
 def up(with_fakes: bool, command: str) -> None:
     server = start_livekit_server(LOG_DIR)
-    stoppables: list[LiveKitServer | FakeProviders | WorkerProcess] = [server]
+    stoppables: list[LiveKitServer | FakeProviders | WorkerProcess | PlaygroundProcess] = [server]
     try:
         env = server.env()
         if with_fakes:
@@ -43,6 +46,14 @@ def up(with_fakes: bool, command: str) -> None:
             http_port=int(os.environ.get("PARLEY_HTTP_PORT") or 8081),
         )
         stoppables.append(worker)
+        playground = start_playground(
+            LOG_DIR,
+            server.env(),
+            agent_name=worker.agent_name,
+            port=int(os.environ.get("PARLEY_PLAYGROUND_PORT") or DEFAULT_PORT),
+        )
+        stoppables.append(playground)
+        print(f"Playground: open {playground.url} in a browser to talk to Parley.", flush=True)
         print(
             f"Parley is up: LiveKit {server.url} (key {API_KEY}, secret {API_SECRET}), "
             f"agent '{worker.agent_name}', logs in {LOG_DIR}.\n"

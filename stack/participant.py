@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 
 from fakes.audio import read_wav, resample, rms_dbfs, voiced_span
 
@@ -30,41 +30,6 @@ def trailing_quiet_s(samples: np.ndarray, rate: int) -> float:
 
 
 TRANSCRIPTION_TOPIC = "lk.transcription"
-
-
-def token(
-    api_key: str,
-    api_secret: str,
-    room: str,
-    identity: str,
-    attributes: dict[str, str] | None = None,
-) -> str:
-    """A join token for one room only (``attributes``: the participant's initial ones)."""
-    return (
-        api.AccessToken(api_key, api_secret)
-        .with_identity(identity)
-        .with_name(identity)
-        .with_attributes(attributes or {})
-        # Updating own attributes is how a participant changes language mid-call.
-        .with_grants(api.VideoGrants(room_join=True, room=room, can_update_own_metadata=True))
-        .to_jwt()
-    )
-
-
-async def create_room(
-    url: str, api_key: str, api_secret: str, room: str, *, room_metadata: str = ""
-) -> None:
-    async with api.LiveKitAPI(url.replace("ws", "http", 1), api_key, api_secret) as lk:
-        await lk.room.create_room(api.CreateRoomRequest(name=room, metadata=room_metadata))
-
-
-async def dispatch(
-    url: str, api_key: str, api_secret: str, room: str, agent_name: str, metadata: str = ""
-) -> None:
-    async with api.LiveKitAPI(url.replace("ws", "http", 1), api_key, api_secret) as lk:
-        await lk.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
-        )
 
 
 async def wait_for(predicate: Callable[..., object], what: str, timeout: float = 45.0) -> None:

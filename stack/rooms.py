@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from agent.reports.turns import TURN_ATTRIBUTE
+from agent.rooms import create_room, dispatch, token
 
 from .livekit_server import API_KEY, API_SECRET, LiveKitServer
-from .participant import Participant, Transcript, create_room, dispatch, token
+from .participant import Participant, Transcript
 
 USER = "user"
 

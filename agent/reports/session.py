@@ -87,6 +87,8 @@ class SessionRecorder:
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)
         session.on("close", self._on_close)
+        # Usage lands after the reply that caused it: the running cost follows it.
+        session.on("session_usage_updated", lambda _: self._send())
         if not isinstance(config.pipeline, CascadePipeline):
             # The realtime model's time to first audio is only reported this way in 1.8.9.
             session.on("metrics_collected", self._on_metrics)
@@ -185,8 +187,13 @@ class SessionRecorder:
             logger.warning("cannot write the session report to %s: %s", path, e.strerror)
 
     def _send(self) -> None:
+        """The running report, with the cost so far (``finish`` sets the final one)."""
         if self._room.isconnected():
-            text = self.report.model_dump_json()
+            r = self.report
+            if r.ended_at is None:
+                so_far = time.time() - r.started_at
+                r.cost = session_cost(self._session.usage.model_usage, self._config, so_far)
+            text = r.model_dump_json()
 
             async def send() -> None:
                 with contextlib.suppress(Exception):  # nobody left to receive it

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from livekit import rtc
 
+from agent.rooms import token
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
-from stack.participant import Participant, Transcript, token, wait_for
+from stack.participant import Participant, Transcript, wait_for
 from stack.recordings import clip
 from stack.rooms import room_with
 from stack.worker import WorkerProcess, start_worker

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from livekit.plugins.meeting_assistant import NOTES_TOPIC, TRANSCRIPT_TOPIC
 
+from agent.rooms import dispatch
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
-from stack.participant import Participant, dispatch, wait_for
+from stack.participant import Participant, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
 from stack.rooms import room_with
 from stack.webhook import Receiver, receiving

@@ -1,0 +1,166 @@
+"""The playground's web server: the page, and ``POST /api/join`` that opens a room for it.
+
+    python -m agent playground [--host 127.0.0.1] [--port 8780]
+
+``/api/join`` checks every field (see ``request.py``), creates the room and dispatches the
+agent with the page's room config (or joins an existing room as another participant), and
+answers with a token for that one room: join, publish, subscribe and set one's own
+attributes, never an admin grant. The LiveKit server and agent name come from the same
+environment as the worker's (``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``,
+``LIVEKIT_AGENT_NAME``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_args
+
+from aiohttp import web
+from livekit import api
+
+from ..config.models import TurnPreset
+from ..rooms import create_room, dispatch, room_exists, token
+from ..settings import DEFAULT_AGENT_NAME, load_env_files
+from .request import LANGUAGES, PIPELINE_LABELS, PageMode, RequestError, parse_join
+
+logger = logging.getLogger("parley.playground")
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+DEFAULT_PORT = 8780
+MAX_BODY_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class LiveKit:
+    url: str
+    api_key: str
+    api_secret: str
+    agent_name: str
+
+    @classmethod
+    def from_env(cls) -> LiveKit:
+        return cls(
+            url=os.environ.get("LIVEKIT_URL") or "ws://127.0.0.1:7880",
+            api_key=os.environ.get("LIVEKIT_API_KEY") or "devkey",
+            api_secret=os.environ.get("LIVEKIT_API_SECRET") or "secret",
+            agent_name=os.environ.get("LIVEKIT_AGENT_NAME") or DEFAULT_AGENT_NAME,
+        )
+
+
+def _identity(name: str) -> str:
+    """Unique per join, so two tabs with the same name are two participants."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "guest"
+    return f"{slug}-{secrets.token_hex(2)}"
+
+
+async def options(_: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "modes": list(get_args(PageMode)),
+            "pipelines": PIPELINE_LABELS,
+            "presets": list(get_args(TurnPreset)),
+            "languages": LANGUAGES,
+        }
+    )
+
+
+async def join(request: web.Request) -> web.Response:
+    lk: LiveKit = request.app["livekit"]
+    try:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RequestError("", "the body is not JSON: send a JSON object") from None
+        req = parse_join(body)
+    except RequestError as e:
+        return web.json_response(e.to_json(), status=400)
+    config = req.room_config()
+    try:
+        if req.room and await room_exists(lk.url, lk.api_key, lk.api_secret, req.room):
+            room, opened = req.room, False  # a second participant: the agent is already there
+        else:
+            room, opened = req.room or f"play-{req.mode}-{secrets.token_hex(3)}", True
+            await create_room(lk.url, lk.api_key, lk.api_secret, room)
+            await dispatch(
+                lk.url, lk.api_key, lk.api_secret, room, lk.agent_name, json.dumps(config)
+            )
+    except (api.TwirpError, OSError) as e:
+        logger.warning("cannot open a room on %s: %s", lk.url, e)
+        message = f"the LiveKit server at {lk.url} refused or did not answer: is it running?"
+        return web.json_response({"error": {"field": "", "message": message}}, status=502)
+    identity = _identity(req.name)
+    jwt = token(
+        lk.api_key,
+        lk.api_secret,
+        room,
+        identity,
+        {"language": req.language},
+        name=req.name,
+    )
+    logger.info("playground join: room %s, %s, opened=%s", room, identity, opened)
+    return web.json_response(
+        {
+            "url": lk.url,
+            "token": jwt,
+            "room": room,
+            "identity": identity,
+            "opened": opened,
+            "config": config if opened else None,
+        }
+    )
+
+
+@web.middleware
+async def _no_stack_traces(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Whatever goes wrong answers JSON with a message, never a traceback page."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as e:
+        if request.path.startswith("/api/"):
+            message = f"{e.reason}: {request.method} {request.path}"
+            return web.json_response({"error": {"field": "", "message": message}}, status=e.status)
+        raise
+    except Exception:
+        logger.exception("playground request failed")
+        message = "the playground backend failed on this request; see its log"
+        return web.json_response({"error": {"field": "", "message": message}}, status=500)
+
+
+async def _index(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "index.html")
+
+
+def create_app(livekit: LiveKit) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_no_stack_traces])
+    app["livekit"] = livekit
+    app.router.add_get("/", _index)
+    app.router.add_get("/api/options", options)
+    app.router.add_post("/api/join", join)
+    app.router.add_static("/static/", WEB_DIR)
+    return app
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent playground", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PARLEY_PLAYGROUND_PORT") or DEFAULT_PORT)
+    )
+    args = parser.parse_args(argv)
+    load_env_files()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    lk = LiveKit.from_env()
+    print(f"playground: http://{args.host}:{args.port}/ (LiveKit {lk.url})", flush=True)
+    web.run_app(create_app(lk), host=args.host, port=args.port, print=None)
+    return 0
