@@ -131,4 +131,5 @@ async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[
     if tail is not None:
         session.on("user_input_transcribed", tail.on_transcribed)
         session.on("conversation_item_added", tail.on_item)
+        session.on("user_state_changed", tail.on_user_state)
     return session

@@ -5,6 +5,12 @@ real ends only weakly, and most pauses that fool it follow words that cannot end
 ("you have …", "please enter your …", "press …"). A closed-class word list per language is
 enough to see those, costs a dictionary lookup on the audio hot path, and only ever makes the
 session wait longer (``max_delay`` instead of ``min_delay``), never answer sooner.
+
+The check is only as good as the transcript it reads: a local STT's final lags the end of
+speech by a few hundred milliseconds, and judging the turn before it arrives judges words
+nobody has read. So the turn is also held while the user's latest speech is not transcribed
+yet; livekit-agents runs the end-of-turn check again when the final arrives, so the wait is
+the STT's own delay, not ``max_delay``.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ import re
 from typing import Any
 
 from livekit.agents import inference
-from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+from livekit.agents.voice.events import (
+    ConversationItemAddedEvent,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+)
 
 HOLD = 0.05
 """The end-of-turn probability is multiplied by this when the sentence is unfinished: below
@@ -192,21 +202,37 @@ def unfinished(text: str, language: str) -> bool:
 
 
 class TranscriptTail:
-    """The user's words since their turn began: finals so far plus the latest interim."""
+    """The user's words since their turn began: finals so far plus the latest interim, and
+    whether the recognizer has caught up with the user's latest speech."""
 
     def __init__(self, language: str) -> None:
         self.language = language
         self._finals: list[str] = []
         self._interim = ""
+        self._speaking = False
+        self.unheard = False
+        """The user spoke since the last final transcript: the end of the turn is judged on
+        words not transcribed yet (a slow STT), so it waits for them."""
 
     @property
     def text(self) -> str:
         return " ".join([*self._finals, self._interim]).strip()
 
+    def holds(self) -> bool:
+        """Wait for more: the last words are not transcribed yet, or plainly unfinished."""
+        return self.unheard or unfinished(self.text, self.language)
+
+    def on_user_state(self, ev: UserStateChangedEvent) -> None:
+        self._speaking = ev.new_state == "speaking"
+        if self._speaking:
+            self.unheard = True
+
     def on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         if ev.is_final:
             self._finals.append(ev.transcript)
             self._interim = ""
+            # A final after the user stopped covers everything they said.
+            self.unheard = self._speaking
         else:
             self._interim = ev.transcript
 
@@ -237,7 +263,7 @@ class _HeldStream:
                 held.set_exception(e)
             else:
                 ev = f.result()
-                if unfinished(self._tail.text, self._tail.language):
+                if self._tail.holds():
                     ev = dataclasses.replace(
                         ev, end_of_turn_probability=ev.end_of_turn_probability * HOLD
                     )

@@ -7,7 +7,11 @@ import asyncio
 
 import pytest
 from livekit.agents.llm import ChatMessage
-from livekit.agents.voice.events import ConversationItemAddedEvent, UserInputTranscribedEvent
+from livekit.agents.voice.events import (
+    ConversationItemAddedEvent,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+)
 from livekit.agents.voice.turn import TurnDetectionEvent
 
 from agent.pipeline.completeness import HOLD, TranscriptTail, _HeldStream, unfinished
@@ -69,3 +73,23 @@ async def test_held_stream_scales_the_probability(said: str, factor: float) -> N
     cancelled.cancel()
     await asyncio.sleep(0)
     assert inner.future.cancelled()  # the session cancelling a prediction reaches the model
+
+
+def _state(new: str, old: str) -> UserStateChangedEvent:
+    return UserStateChangedEvent(old_state=old, new_state=new)
+
+
+def test_speech_not_yet_transcribed_holds_until_its_final() -> None:
+    tail = TranscriptTail("en")
+    assert not tail.holds()
+    tail.on_user_state(_state("speaking", "listening"))
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="It hurts", is_final=True))
+    tail.on_user_state(_state("listening", "speaking"))
+    assert tail.holds(), "a final that came while the user still spoke misses the last words"
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="here.", is_final=True))
+    assert not tail.holds()
+    tail.on_user_state(_state("speaking", "listening"))
+    tail.on_user_state(_state("listening", "speaking"))
+    assert tail.holds()
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="and my", is_final=True))
+    assert tail.holds(), "transcribed, but plainly unfinished"
