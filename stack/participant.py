@@ -24,9 +24,10 @@ SILENCE_DBFS = -50.0
 """Agent frames louder than this count as sound (its idle track carries digital silence)."""
 
 
-def trailing_quiet_s(samples: np.ndarray, rate: int) -> float:
-    """How long the recording goes on after its last voiced frame."""
-    return (len(samples) - voiced_span(samples, rate, FRAME_MS)[1]) / rate
+def quiet_ends_s(samples: np.ndarray, rate: int) -> tuple[float, float]:
+    """How long the recording is quiet before its first voiced frame and after its last."""
+    first, last = voiced_span(samples, rate, FRAME_MS)
+    return first / rate, (len(samples) - last) / rate
 
 
 TRANSCRIPTION_TOPIC = "lk.transcription"
@@ -54,6 +55,10 @@ class Transcript:
         return self.attributes.get("lk.transcription_final") == "true"
 
 
+_Utterance = tuple[np.ndarray, tuple[float, float], asyncio.Future[None]]
+"""Samples, (leading, trailing) quiet in seconds, and the future set once it was said."""
+
+
 @dataclass
 class Participant:
     room: rtc.Room = field(default_factory=rtc.Room)
@@ -67,15 +72,14 @@ class Participant:
     texts: dict[str, list[Transcript]] = field(default_factory=dict)
     """Topic → text streams received on it, for topics asked with ``watch``."""
     speech_start: float | None = None
-    """Monotonic time the first frame of the latest recording was handed to WebRTC."""
+    """Monotonic time the latest recording's first voiced frame was handed to WebRTC: the
+    user's first word, not the quiet some recordings start with."""
     speech_end: float | None = None
     """Monotonic time the recording's last voiced frame was handed to WebRTC: the end of the
     user's last word, not of the quiet tail some recordings carry."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _publishing: asyncio.Task[None] | None = None
-    _utterances: asyncio.Queue[tuple[np.ndarray, float, asyncio.Future[None]]] = field(
-        default_factory=asyncio.Queue
-    )
+    _utterances: asyncio.Queue[_Utterance] = field(default_factory=asyncio.Queue)
 
     async def join(self, url: str, jwt: str, *, auto_subscribe: bool = True) -> None:
         """``auto_subscribe=False``: a participant that only talks, so a bench with many
@@ -201,7 +205,7 @@ class Participant:
         samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
         done = asyncio.get_running_loop().create_future()
         pcm = resample(samples, rate, SAMPLE_RATE)
-        self._utterances.put_nowait((pcm, trailing_quiet_s(pcm, SAMPLE_RATE), done))
+        self._utterances.put_nowait((pcm, quiet_ends_s(pcm, SAMPLE_RATE), done))
         await self.open_microphone()
         await done
 
@@ -217,19 +221,19 @@ class Participant:
     async def _stream(self, source: rtc.AudioSource) -> None:
         n = SAMPLE_RATE * FRAME_MS // 1000
         silence = np.zeros(n, dtype=np.int16)
-        pcm, tail_s, done = np.zeros(0, dtype=np.int16), 0.0, None
+        pcm, quiet, done = np.zeros(0, dtype=np.int16), (0.0, 0.0), None
         start = time.monotonic()
         i = sent = 0
         # Paced by the wall clock so "speech end" is when the last word really left us.
         while True:
             if sent >= pcm.size and done is None and not self._utterances.empty():
-                (pcm, tail_s, done), sent = self._utterances.get_nowait(), 0
-                self.speech_start = time.monotonic()
+                (pcm, quiet, done), sent = self._utterances.get_nowait(), 0
+                self.speech_start = time.monotonic() + quiet[0]
             chunk = pcm[sent : sent + n]
             sent += n
             if chunk.size < n:
                 if done is not None:
-                    self.speech_end = time.monotonic() - tail_s
+                    self.speech_end = time.monotonic() - quiet[1]
                     done.set_result(None)
                     done = None
                 chunk = np.concatenate([chunk, silence[: n - chunk.size]])

@@ -15,15 +15,15 @@ from ..config.models import TurnPreset, TurnTaking
 PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
     "livekit-default": {},
     # Quick answers, but a pause before the next words is not an end. Barge-in pauses the
-    # agent after 0.2 s of speech; a backchannel then resumes it within a second.
+    # agent after 0.15 s of speech; a backchannel then resumes it half a second after it ends.
     "conversation": {
         "endpointing": {"min_delay": 0.4, "max_delay": 2.5},
-        "interruption": {"min_duration": 0.2, "false_interruption_timeout": 1.0},
+        "interruption": {"min_duration": 0.15, "false_interruption_timeout": 0.5},
     },
     # A line's clicks and coughs are short: 0.3 s of speech before the agent pauses.
     "telephony": {
         "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
-        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 1.0},
+        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
     },
     # Several people: the agent answers only when addressed, and others talk among themselves.
     "meeting": {
@@ -33,7 +33,7 @@ PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
     # Patients think before answering: long pauses inside a turn are normal.
     "intake": {
         "endpointing": {"min_delay": 0.9, "max_delay": 4.0},
-        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 1.0},
+        "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
     },
 }
 
