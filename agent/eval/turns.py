@@ -251,7 +251,12 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m agent eval turns", description=__doc__)
     parser.add_argument("--cases", type=Path, required=True)
-    parser.add_argument("--preset", choices=[p for p in PRESET_NAMES if p != "livekit-default"])
+    parser.add_argument(
+        "--preset",
+        nargs="+",
+        choices=[p for p in PRESET_NAMES if p != "livekit-default"],
+        help="the presets to compare with livekit-default (default: all)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     cases, errors = load_cases(args.cases)
@@ -259,7 +264,7 @@ def main(argv: list[str]) -> int:
         print(f"no readable case in {args.cases}: {[e.reason for e in errors]}")
         return 2
     presets: list[TurnPreset] = ["livekit-default"]
-    presets += [args.preset] if args.preset else [p for p in PRESET_NAMES if p != "livekit-default"]
+    presets += args.preset or [p for p in PRESET_NAMES if p != "livekit-default"]
     report = Report(presets=asyncio.run(evaluate(cases, presets, silero.VAD.load())), errors=errors)
     print_report(report)
     if args.json:
