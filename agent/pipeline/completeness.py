@@ -8,14 +8,14 @@ session wait longer (``max_delay`` instead of ``min_delay``), never answer soone
 
 The check is only as good as the transcript it reads: a local STT's final lags the end of
 speech by a few hundred milliseconds, and judging the turn before it arrives judges words
-nobody has read. So the turn is also held while the user's latest speech is not transcribed
-yet; livekit-agents runs the end-of-turn check again when the final arrives, so the wait is
-the STT's own delay, not ``max_delay``.
+nobody has read. The audio model predicts as the silence begins; its prediction is handed to
+the session once the final of the latest speech is in (0.6 s at most), and judged on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 from typing import Any
@@ -26,6 +26,10 @@ from livekit.agents.voice.events import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
+
+WAIT_FOR_FINAL_S = 0.6
+"""Longest wait for the final transcript of the latest speech: within livekit-agents' 1 s
+prediction timeout, past which the turn would be committed without any prediction."""
 
 HOLD = 0.05
 """The end-of-turn probability is multiplied by this when the sentence is unfinished: below
@@ -209,30 +213,38 @@ class TranscriptTail:
         self.language = language
         self._finals: list[str] = []
         self._interim = ""
-        self._speaking = False
-        self.unheard = False
-        """The user spoke since the last final transcript: the end of the turn is judged on
-        words not transcribed yet (a slow STT), so it waits for them."""
+        self._caught_up = asyncio.Event()
+        self._caught_up.set()
 
     @property
     def text(self) -> str:
         return " ".join([*self._finals, self._interim]).strip()
 
+    @property
+    def unheard(self) -> bool:
+        """The user spoke since the last final transcript."""
+        return not self._caught_up.is_set()
+
+    async def heard(self, timeout: float) -> None:
+        """Until the latest speech has its final transcript, for ``timeout`` at most."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._caught_up.wait(), timeout)
+
     def holds(self) -> bool:
-        """Wait for more: the last words are not transcribed yet, or plainly unfinished."""
-        return self.unheard or unfinished(self.text, self.language)
+        """Wait for more: the words read so far are plainly unfinished."""
+        return unfinished(self.text, self.language)
 
     def on_user_state(self, ev: UserStateChangedEvent) -> None:
-        self._speaking = ev.new_state == "speaking"
-        if self._speaking:
-            self.unheard = True
+        if ev.new_state == "speaking":
+            self._caught_up.clear()
 
     def on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         if ev.is_final:
             self._finals.append(ev.transcript)
             self._interim = ""
-            # A final after the user stopped covers everything they said.
-            self.unheard = self._speaking
+            # The STT cuts its segments on a shorter silence than the session's VAD, so the
+            # last segment's final covers the speech the session is judging.
+            self._caught_up.set()
         else:
             self._interim = ev.transcript
 
@@ -254,6 +266,18 @@ class _HeldStream:
         inner: asyncio.Future[Any] = self._inner.predict()
         held: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
+        async def judge(ev: Any) -> None:
+            # The model predicts as the silence begins, before a local STT's final: the
+            # words are read once the final is in (the session waits for the prediction).
+            await self._tail.heard(WAIT_FOR_FINAL_S)
+            if held.done():
+                return
+            if self._tail.holds():
+                ev = dataclasses.replace(
+                    ev, end_of_turn_probability=ev.end_of_turn_probability * HOLD
+                )
+            held.set_result(ev)
+
         def relay(f: asyncio.Future[Any]) -> None:
             if held.done():
                 return
@@ -262,12 +286,8 @@ class _HeldStream:
             elif (e := f.exception()) is not None:
                 held.set_exception(e)
             else:
-                ev = f.result()
-                if self._tail.holds():
-                    ev = dataclasses.replace(
-                        ev, end_of_turn_probability=ev.end_of_turn_probability * HOLD
-                    )
-                held.set_result(ev)
+                task = asyncio.ensure_future(judge(f.result()))
+                held.add_done_callback(lambda h: task.cancel() if h.cancelled() else None)
 
         inner.add_done_callback(relay)
         held.add_done_callback(lambda h: inner.cancel() if h.cancelled() else None)

@@ -14,7 +14,13 @@ from livekit.agents.voice.events import (
 )
 from livekit.agents.voice.turn import TurnDetectionEvent
 
-from agent.pipeline.completeness import HOLD, TranscriptTail, _HeldStream, unfinished
+from agent.pipeline.completeness import (
+    HOLD,
+    WAIT_FOR_FINAL_S,
+    TranscriptTail,
+    _HeldStream,
+    unfinished,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,17 +85,33 @@ def _state(new: str, old: str) -> UserStateChangedEvent:
     return UserStateChangedEvent(old_state=old, new_state=new)
 
 
-def test_speech_not_yet_transcribed_holds_until_its_final() -> None:
+async def test_the_prediction_waits_for_the_final_of_the_latest_speech() -> None:
     tail = TranscriptTail("en")
-    assert not tail.holds()
     tail.on_user_state(_state("speaking", "listening"))
-    tail.on_transcribed(UserInputTranscribedEvent(transcript="It hurts", is_final=True))
-    tail.on_user_state(_state("listening", "speaking"))
-    assert tail.holds(), "a final that came while the user still spoke misses the last words"
-    tail.on_transcribed(UserInputTranscribedEvent(transcript="here.", is_final=True))
-    assert not tail.holds()
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="please enter", is_final=False))
+    assert tail.unheard
+    inner = _Inner()
+    held = _HeldStream(inner, tail).predict()
+    assert inner.future is not None
+    inner.future.set_result(
+        TurnDetectionEvent(type="eot_prediction", end_of_turn_probability=0.8, last_speaking_time=1)
+    )
+    await asyncio.sleep(0.05)
+    assert not held.done(), "judged before the words were transcribed"
+    tail.on_transcribed(UserInputTranscribedEvent(transcript="please enter your", is_final=True))
+    event = await asyncio.wait_for(held, 1)
+    assert event.end_of_turn_probability == pytest.approx(0.8 * HOLD)
+    assert not tail.unheard
+
+
+async def test_a_final_that_never_comes_delays_the_prediction_boundedly() -> None:
+    tail = TranscriptTail("en")
     tail.on_user_state(_state("speaking", "listening"))
-    tail.on_user_state(_state("listening", "speaking"))
-    assert tail.holds()
-    tail.on_transcribed(UserInputTranscribedEvent(transcript="and my", is_final=True))
-    assert tail.holds(), "transcribed, but plainly unfinished"
+    inner = _Inner()
+    held = _HeldStream(inner, tail).predict()
+    assert inner.future is not None
+    inner.future.set_result(
+        TurnDetectionEvent(type="eot_prediction", end_of_turn_probability=0.8, last_speaking_time=1)
+    )
+    event = await asyncio.wait_for(held, WAIT_FOR_FINAL_S + 0.3)
+    assert event.end_of_turn_probability == pytest.approx(0.8)
