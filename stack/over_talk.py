@@ -52,6 +52,9 @@ def room_config(preset: str) -> dict[str, Any]:
 
 
 OVER: dict[OverKind, tuple[str, ...]] = {
+    # First: livekit-agents ignores barge-in during the first 3 s of a session's first reply
+    # (its AEC warm-up, so echo cannot cut the agent off), so that reply is not talked over.
+    "none": ("",),
     "barge-in": tuple(
         f"asterisk:{n}"
         for n in ("privacy-unident", "pbx-invalid", "tt-weasels", "conf-getpin", "vm-theperson")
@@ -64,7 +67,6 @@ OVER: dict[OverKind, tuple[str, ...]] = {
         "asterisk:auth-thankyou",
     ),
     "cough": ("synthetic:cough",),
-    "none": ("",),
 }
 """What is said over the reply: a real recording (asterisk prompt) where one exists, else the
 Piper voice; the cough is synthesized (no package carries a recorded one)."""

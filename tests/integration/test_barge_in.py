@@ -31,6 +31,7 @@ async def test_barge_in_stops_the_reply_and_backchannels_do_not(
     async with joined_room(
         livekit_server, worker.agent_name, dispatch_metadata=room_config("conversation")
     ) as user:
+        await talk_over(user, fakes, "none", "")  # past livekit-agents' AEC warm-up (3 s)
         barge = await talk_over(user, fakes, "barge-in", "asterisk:privacy-unident")
         okay = await talk_over(user, fakes, "backchannel", "piper:Okay.")
         cough = await talk_over(user, fakes, "cough", "synthetic:cough")
