@@ -180,7 +180,8 @@ function onAttributes(participant) {
   }
   const agentState = attrs["lk.agent.state"];
   const publishing = participant.audioTrackPublications.size > 0;
-  const shown = agentState || (publishing ? "interpreting" : "joined, waiting for others");
+  const waiting = attrs["parley.error"] ? "stopped by an error" : "joined, waiting for others";
+  const shown = agentState || (publishing ? "interpreting" : waiting);
   state.agentState = shown;
   $("agent-state").textContent = shown;
   $("agent-state").className = `state ${shown}`;
