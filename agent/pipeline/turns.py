@@ -22,17 +22,19 @@ PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
     },
     # A line's clicks and coughs are short: 0.3 s of speech before the agent pauses.
     "telephony": {
-        "endpointing": {"min_delay": 0.6, "max_delay": 3.0},
+        "endpointing": {"min_delay": 0.6, "max_delay": 2.8},
         "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
     },
-    # Several people: the agent answers only when addressed, and others talk among themselves.
+    # Several people: the agent answers only when addressed, and others talk among themselves
+    # (what they say to each other must not cut the agent off).
     "meeting": {
-        "endpointing": {"min_delay": 0.7, "max_delay": 3.0},
+        "endpointing": {"min_delay": 0.5, "max_delay": 2.8},
         "interruption": {"min_duration": 0.8, "min_words": 3},
     },
-    # Patients think before answering: long pauses inside a turn are normal.
+    # Patients think before answering: an unfinished sentence gets the longest wait that
+    # still answers within 3 s; a finished one is answered as quickly as livekit's default.
     "intake": {
-        "endpointing": {"min_delay": 0.9, "max_delay": 4.0},
+        "endpointing": {"min_delay": 0.5, "max_delay": 2.8},
         "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
     },
 }

@@ -70,8 +70,8 @@ def test_scoring(
 
 
 def test_presets_are_overridden_field_by_field() -> None:
-    t = TurnTaking.model_validate({"preset": "intake", "endpointing": {"max_delay": 6.0}})
+    t = TurnTaking.model_validate({"preset": "meeting", "endpointing": {"max_delay": 6.0}})
     endpointing, interruption = turn_values(t)
-    assert endpointing == {"min_delay": 0.9, "max_delay": 6.0}
-    assert interruption["min_words"] == 2
+    assert endpointing == {"min_delay": 0.5, "max_delay": 6.0}
+    assert interruption["min_words"] == 3
     assert turn_values(TurnTaking()) == ({}, {})  # livekit-default: livekit's own values
