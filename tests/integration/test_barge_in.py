@@ -20,7 +20,8 @@ from .rooms import MEASUREMENTS
 
 @pytest.fixture
 def long_reply(fakes: FakeProviders) -> Iterator[None]:
-    before = fakes.configure(reply_text=REPLY)
+    before = fakes.configure()
+    fakes.configure(reply_text=REPLY)
     yield
     fakes.configure(reply_text=before["reply_text"])
 

@@ -224,7 +224,8 @@ LONG_ANSWER = " ".join(["The budget stays as it is for the next quarter, as agre
 
 @pytest.fixture
 def long_answer(fakes: FakeProviders) -> Iterator[None]:
-    before = fakes.configure(reply_text=LONG_ANSWER)
+    before = fakes.configure()
+    fakes.configure(reply_text=LONG_ANSWER)
     yield
     fakes.configure(reply_text=before["reply_text"])
 

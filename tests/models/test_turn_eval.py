@@ -17,7 +17,7 @@ def test_eval_turns_measures_presets_and_names_bad_cases(tmp_path: Path) -> None
     corpus, cases = tmp_path / "corpus", tmp_path / "cases"
     cases.mkdir()
     for wav in build(corpus):
-        if wav.stem.startswith(("t1-clean-", "t4-clean-")):
+        if wav.stem.startswith(("t1-en-clean-", "t7-es-clean-")):
             for path in (wav, wav.with_suffix(".json")):
                 shutil.copy(path, cases / path.name)
     (cases / "broken.wav").write_bytes(b"not a wav")
