@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,18 @@ class FakeProviders:
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Changes the given settings; returns all of them as they are now."""
         return dict(self._call("/_fake/settings", settings))
+
+    @contextlib.contextmanager
+    def replying(self, text: str | None = None) -> Iterator[None]:
+        """Inside the block the fake model answers ``text`` (None: what the block sets); the
+        reply it had is restored after, as one fake serves every test of the session."""
+        before = self.configure()["reply_text"]
+        if text is not None:
+            self.configure(reply_text=text)
+        try:
+            yield
+        finally:
+            self.configure(reply_text=before)
 
     def stop(self) -> None:
         self.process.stop()

@@ -37,13 +37,11 @@ words is someone taking the turn."""
 
 _NON_SPEECH = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 _WORD = re.compile(r"[\w'-]+")
-_PATTERNS = {
-    lang: re.compile(
-        r"(?:\b(?:" + "|".join(re.escape(p) for p in sorted(ps, key=len, reverse=True)) + r")\b"
-        r"[\s,.!?]*)+"
-    )
+_ALTERNATIVES = {  # longest first, so "all right" is one phrase and not "all" + "right"
+    lang: "|".join(map(re.escape, sorted(ps, key=len, reverse=True)))
     for lang, ps in BACKCHANNELS.items()
 }
+_PATTERNS = {lang: re.compile(rf"(?:\b(?:{alt})\b\s*)+") for lang, alt in _ALTERNATIVES.items()}
 
 
 def is_backchannel(text: str, language: str) -> bool:

@@ -20,10 +20,8 @@ from .rooms import MEASUREMENTS
 
 @pytest.fixture
 def long_reply(fakes: FakeProviders) -> Iterator[None]:
-    before = fakes.configure()
-    fakes.configure(reply_text=REPLY)
-    yield
-    fakes.configure(reply_text=before["reply_text"])
+    with fakes.replying(REPLY):
+        yield
 
 
 async def test_barge_in_stops_the_reply_and_backchannels_do_not(

@@ -83,10 +83,9 @@ async def meeting_room(
 
 @pytest.fixture
 def notes_reply(fakes: FakeProviders) -> Iterator[None]:
-    """The fake model answers with notes JSON; the shared fake is restored afterwards."""
-    before = fakes.configure()
-    yield
-    fakes.configure(reply_text=before["reply_text"])
+    """The test sets the notes JSON as the fake model's answer; it is restored afterwards."""
+    with fakes.replying():
+        yield
 
 
 def lines(p: Participant) -> list[dict[str, Any]]:
@@ -224,10 +223,8 @@ LONG_ANSWER = " ".join(["The budget stays as it is for the next quarter, as agre
 
 @pytest.fixture
 def long_answer(fakes: FakeProviders) -> Iterator[None]:
-    before = fakes.configure()
-    fakes.configure(reply_text=LONG_ANSWER)
-    yield
-    fakes.configure(reply_text=before["reply_text"])
+    with fakes.replying(LONG_ANSWER):
+        yield
 
 
 @pytest.mark.parametrize("pipeline", ["cascade", "openai-realtime"])
