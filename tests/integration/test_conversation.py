@@ -100,7 +100,8 @@ async def test_session_report_has_turns_cost_and_metrics(
 
         # A report also goes out on each usage update, which may come before the turn's.
         def with_turns() -> list[dict[str, Any]]:
-            return [r for r in map(json.loads, (t.text for t in reports)) if r["turns"]]
+            sent = [json.loads(t.text) for t in reports if t.text]  # a stream cut at close
+            return [r for r in sent if r["turns"]]
 
         await wait_for(with_turns, "a running report with a turn on parley.report")
         running = with_turns()[-1]
