@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+"""The Parley checkout this kit runs (it is installed editable from ``testkit/``)."""
 
 
 def free_port() -> int:
