@@ -2,6 +2,7 @@
 
 - ``python -m agent start|dev|connect ...``: the livekit-agents CLI (``start`` in production).
 - ``python -m agent schema [--markdown]``: the room-config JSON Schema (or a field table).
+- ``python -m agent docs``: rewrites the docs' parts that come from code (see ``docs.py``).
 - ``python -m agent playground [--port 8780]``: the web page to try every mode from a browser.
 - ``python -m agent eval turns --cases DIR [--preset NAME] [--json FILE]``: turn-taking
   presets measured on labelled recordings.
@@ -21,6 +22,10 @@ def main(argv: list[str]) -> int:
     if argv[1:2] == ["schema"]:
         print(field_table() if "--markdown" in argv else json_schema())
         return 0
+    if argv[1:2] == ["docs"]:
+        from .docs import main as write_docs
+
+        return write_docs()
     if argv[1:3] == ["eval", "turns"]:
         from .eval.turns import main as eval_turns
 
@@ -35,7 +40,8 @@ def main(argv: list[str]) -> int:
         # Fail at start-up, not in the first room, when the worker's own defaults are wrong.
         resolve(worker_layers(settings))
     except ParleyError as e:
-        print(f"parley: invalid worker default config: {e}", file=sys.stderr)
+        where = f" ({e.report.field})" if e.report.field else ""
+        print(f"parley: invalid worker default config{where}: {e}", file=sys.stderr)
         return 2
     from livekit.agents import cli
 

@@ -1,7 +1,8 @@
 """The Parley worker: one LiveKit AgentServer; each dispatched room gets its own job process.
 
-A room's bad config or provider failure is reported to that room (``parley.error``) and
-ends only that job: the worker and every other room carry on.
+A room's config is resolved and checked here, then the room is handed to its mode
+(``agent.modes.MODES``). A room's bad config or provider failure is reported to that room
+(``parley.error``) and ends only that job: the worker and every other room carry on.
 """
 
 from __future__ import annotations
@@ -11,35 +12,21 @@ import contextlib
 import logging
 import tempfile
 
-from livekit import rtc
-from livekit.agents import (
-    AgentServer,
-    AgentSession,
-    JobContext,
-    JobProcess,
-    room_io,
-)
-from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
+from livekit.agents import AgentServer, JobContext, JobProcess
 from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
 
-from .background import spawn
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
-from .modes import build_agent
-from .modes import interpreter as interpreter_mode
-from .modes import meeting as meeting_mode
-from .pipeline.build import build_session
-from .pipeline.endpoints import ensure_reachable, require_credentials
+from .modes import MODES, RoomContext
+from .modes.context import leave_with_error
 from .pipeline.offline import preload
+from .preflight import ensure_reachable, require_credentials
 from .privacy import drop_personal_data
-from .reports.session import SessionRecorder
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
 drop_personal_data()  # runs in the worker and in every job process that imports it
-
-ERROR_ATTRIBUTE = "parley.error"
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -61,23 +48,6 @@ def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
     )
 
 
-async def tell_room(ctx: JobContext, report: ErrorReport) -> None:
-    """Sets ``parley.error`` and logs one warning (no transcript text, no secrets)."""
-    logger.warning(
-        "room %s: %s at %r: %s", ctx.job.room.name, report.code, report.field, report.message
-    )
-    if not ctx.room.isconnected():
-        await ctx.connect()
-    await ctx.room.local_participant.set_attributes({ERROR_ATTRIBUTE: report.to_attribute()})
-
-
-async def report_error(ctx: JobContext, report: ErrorReport, grace_s: float) -> None:
-    """Tells the room what is wrong, then leaves after a grace period so clients can read it."""
-    await tell_room(ctx, report)
-    await asyncio.sleep(grace_s)
-    ctx.shutdown(reason=f"parley.error: {report.code}")
-
-
 async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
     config = room_config(ctx, settings)
     require_credentials(config.pipeline)
@@ -87,105 +57,7 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
         await ctx.connect()
     finally:
         await reachable
-    if config.mode == "interpreter":
-        await start_interpreter(ctx, config)
-    elif config.mode == "meeting":
-        await start_meeting(ctx, config, settings)
-    else:
-        await start_session(ctx, config, settings)
-
-
-async def start_interpreter(ctx: JobContext, config: RoomConfig) -> None:
-    def report(error: ErrorReport) -> None:  # the agent stays for the pairs it can serve
-        spawn(tell_room(ctx, error))
-
-    try:
-        interp = await interpreter_mode.start(ctx.room, config, report)
-    except ValueError as e:  # a plugin refused its options
-        raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
-    ctx.add_shutdown_callback(interp.aclose)
-
-
-async def open_session(
-    ctx: JobContext, config: RoomConfig, settings: WorkerSettings
-) -> AgentSession[None]:
-    """The room's pipeline as an AgentSession, watched for failures; not started yet."""
-    try:
-        session = await build_session(config, ctx.proc.userdata["vad"])
-    except ValueError as e:  # plugins reject bad credentials files and options this way
-        raise ParleyError(ErrorCode.PROVIDER_ERROR, "pipeline", str(e)) from None
-    watch_session(ctx, session, settings)
-    recorder = SessionRecorder(
-        session,
-        ctx.room,
-        config,
-        job_id=ctx.job.id,
-        reports_dir=settings.data_dir / "reports",
-    )
-
-    async def report_on_shutdown() -> None:  # the session may end without closing first
-        recorder.finish()
-
-    ctx.add_shutdown_callback(report_on_shutdown)
-    return session
-
-
-async def start_session(ctx: JobContext, config: RoomConfig, settings: WorkerSettings) -> None:
-    session = await open_session(ctx, config, settings)
-    await session.start(agent=build_agent(config), room=ctx.room)
-
-
-async def start_meeting(ctx: JobContext, config: RoomConfig, settings: WorkerSettings) -> None:
-    """The session only speaks: the assistant hears every participant itself. The assistant
-    starts first, so once the agent shows as listening every track is being transcribed."""
-    session = await open_session(ctx, config, settings)
-    try:
-        assistant = await meeting_mode.start(
-            ctx.room, config, session, ctx.proc.userdata["vad"], settings.data_dir
-        )
-    except ValueError as e:  # a plugin refused its options
-        raise ParleyError(ErrorCode.PROVIDER_ERROR, "meeting", str(e)) from None
-
-    async def end() -> None:
-        try:
-            await assistant.finish()
-        finally:
-            ctx.shutdown(reason="meeting ended: the last participant left")
-
-    def on_left(_: rtc.RemoteParticipant) -> None:
-        if not assistant.humans():
-            spawn(end())
-
-    async def on_shutdown() -> None:  # e.g. the room was deleted: the notes still get written
-        await assistant.finish()
-        await assistant.aclose()
-
-    ctx.room.on("participant_disconnected", on_left)
-    ctx.add_shutdown_callback(on_shutdown)
-    quiet = room_io.RoomOptions(audio_input=False, text_input=False, close_on_disconnect=False)
-    await session.start(agent=meeting_mode.MeetingAgent(config), room=ctx.room, room_options=quiet)
-
-
-def watch_session(ctx: JobContext, session: AgentSession[None], settings: WorkerSettings) -> None:
-    """Turns provider failures during the session into ``parley.error``."""
-
-    def on_error(ev: ErrorEvent) -> None:
-        if getattr(ev.error, "recoverable", True):
-            return
-        report = ErrorReport(
-            code=ErrorCode.PROVIDER_ERROR,
-            field="pipeline",
-            message=f"the provider failed and could not recover ({type(ev.error).__name__}): "
-            "check the provider's status, key and quota, then dispatch the agent again.",
-        )
-        spawn(report_error(ctx, report, settings.error_grace_s))
-
-    def on_close(ev: CloseEvent) -> None:
-        if ev.reason != CloseReason.ERROR:
-            ctx.shutdown(reason=f"session closed: {ev.reason.value}")
-
-    session.on("error", on_error)
-    session.on("close", on_close)
+    await MODES[config.mode](RoomContext(ctx, config, settings, ctx.proc.userdata["vad"]))
 
 
 async def entrypoint(ctx: JobContext) -> None:
@@ -194,7 +66,7 @@ async def entrypoint(ctx: JobContext) -> None:
     try:
         await start_room(ctx, settings)
     except ParleyError as e:
-        await report_error(ctx, e.report, settings.error_grace_s)
+        await leave_with_error(ctx, e.report, settings.error_grace_s)
     except Exception:
         logger.exception("room %s: unexpected error while starting", ctx.job.room.name)
         report = ErrorReport(
@@ -202,7 +74,7 @@ async def entrypoint(ctx: JobContext) -> None:
             field="",
             message="Parley failed to start in this room; the worker log has the details.",
         )
-        await report_error(ctx, report, settings.error_grace_s)
+        await leave_with_error(ctx, report, settings.error_grace_s)
 
 
 def create_server(settings: WorkerSettings) -> AgentServer:

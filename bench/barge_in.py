@@ -19,11 +19,11 @@ import json
 import statistics
 import tempfile
 from pathlib import Path
-from typing import get_args
 
+from livekit.plugins.participants import percentile
 from pydantic import BaseModel
 
-from agent.config.models import TurnPreset
+from agent.config.models import TURN_PRESETS
 from stack.fakes import start_fakes
 from stack.livekit_server import start_livekit_server
 from stack.over_talk import OVER, REPLY, OverKind, OverTalk, room_config, talk_over
@@ -40,11 +40,6 @@ class PresetResult(BaseModel):
     summary: dict[str, float | None]
 
 
-def _p(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else None
-
-
 def summarize(trials: list[OverTalk]) -> dict[str, float | None]:
     def of(kind: OverKind) -> list[OverTalk]:
         return [t for t in trials if t.kind == kind]
@@ -55,7 +50,7 @@ def summarize(trials: list[OverTalk]) -> dict[str, float | None]:
     others = of("backchannel") + of("cough")
     return {
         "barge_in_stop_p50_s": statistics.median(stops) if stops else None,
-        "barge_in_stop_p90_s": _p(stops, 0.9),
+        "barge_in_stop_p90_s": percentile(stops, 0.9),
         "barge_in_not_stopped": float(len(barge) - len(stops)),
         "barge_in_answered_share": sum(t.new_replies == 1 for t in barge) / max(1, len(barge)),
         "queued_audio_heard_max_s": max((t.played_while_talking_s for t in barge), default=0.0),
@@ -117,7 +112,7 @@ def main() -> None:
     parser.add_argument(
         "--presets",
         nargs="+",
-        choices=get_args(TurnPreset),
+        choices=TURN_PRESETS,
         default=["livekit-default", "conversation", "telephony"],
     )
     parser.add_argument("--rounds", type=int, default=2)

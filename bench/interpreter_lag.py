@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agent.config.defaults import OFFLINE_CASCADE
 from stack.fakes import start_fakes
 from stack.livekit_server import start_livekit_server
 from stack.participant import Participant
@@ -35,9 +36,8 @@ from stack.worker import start_worker, worker_env
 from .offline_v2v import percentiles
 
 TRACK = "interpretation-es"
-OFFLINE = {"provider": "offline"}
 PIPELINES: dict[str, dict[str, Any]] = {
-    "offline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
+    "offline": OFFLINE_CASCADE,
     "openai": {"kind": "realtime", "provider": "openai"},
     "google": {"kind": "realtime", "provider": "google"},
 }

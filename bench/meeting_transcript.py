@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from livekit.plugins.meeting_assistant import TRANSCRIPT_TOPIC
 from pydantic import BaseModel
 
+from agent.protocol import MEETING_TRANSCRIPT
 from stack.livekit_server import LiveKitServer, start_livekit_server
 from stack.memory import cpu_seconds
 from stack.participant import wait_for
@@ -61,7 +61,7 @@ async def measure_level(
     ) as room:
         names = list(room)
         listener = room[names[0]]
-        received = listener.watch(TRANSCRIPT_TOPIC)
+        received = listener.watch(MEETING_TRANSCRIPT)
         await listener.wait_for_agent_state("listening", timeout=120)
         for p in room.values():  # every microphone open, as in a real meeting
             await p.open_microphone()

@@ -18,9 +18,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from livekit.plugins.participants import percentile
 from pydantic import BaseModel
 
-from agent.reports.turns import TURN_ATTRIBUTE
+from agent import protocol
 from stack.livekit_server import start_livekit_server
 from stack.memory import ProcessMemory, tree_memory
 from stack.process import ROOT
@@ -56,13 +57,12 @@ class Result(BaseModel):
     target_p50_s: float = TARGET_P50_S
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
+def percentiles(values: list[float]) -> dict[str, float | None]:
     return {
-        "p50": statistics.median(ordered),
-        "p90": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "mean": statistics.fmean(ordered),
+        "p50": statistics.median(values),
+        "p90": percentile(values, 0.9),
+        "p95": percentile(values, 0.95),
+        "mean": statistics.fmean(values),
     }
 
 
@@ -101,7 +101,7 @@ async def measure(turns: int, log_dir: Path) -> Result:
 
 def serving_pid(worker_log: str) -> int | None:
     for line in reversed(worker_log.splitlines()):
-        if TURN_ATTRIBUTE in line and line.startswith("{"):
+        if protocol.TURN in line and line.startswith("{"):
             return int(json.loads(line)["pid"])
     return None
 

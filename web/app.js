@@ -28,6 +28,7 @@ const state = {
 window.parley = state;
 
 let room = null;
+let names = null; // the client protocol's names, from GET /api/options (agent/protocol.py)
 let audioCtx = null;
 let micAnalyser = null;
 const agentAnalysers = new Map();
@@ -72,6 +73,7 @@ async function loadOptions() {
   const params = new URLSearchParams(location.search);
   const resp = await fetch("/api/options");
   const opts = await resp.json();
+  names = opts.protocol;
   fill($("mode"), opts.modes.map((m) => [m, m]), params.get("mode") || "assistant");
   fill($("pipeline"), Object.entries(opts.pipelines), params.get("pipeline") || "offline");
   fill($("preset"), opts.presets.map((p) => [p, p]), params.get("preset") || "conversation");
@@ -148,8 +150,8 @@ async function connect(data, mode) {
     state.joined = false;
     $("agent-state").textContent = "disconnected";
   });
-  room.registerTextStreamHandler("lk.transcription", onCaption);
-  room.registerTextStreamHandler("parley.report", onReport);
+  room.registerTextStreamHandler(names.transcription, onCaption);
+  room.registerTextStreamHandler(names.report, onReport);
   await room.connect(data.url, data.token);
   audioCtx = new AudioContext();
   await audioCtx.resume();
@@ -175,17 +177,17 @@ function agentParticipant() {
 function onAttributes(participant) {
   if (!participant.isAgent) return;
   const attrs = participant.attributes || {};
-  if (attrs["parley.error"] && !state.errors.includes(agentErrorText(attrs["parley.error"]))) {
-    showError(agentErrorText(attrs["parley.error"]));
+  if (attrs[names.error] && !state.errors.includes(agentErrorText(attrs[names.error]))) {
+    showError(agentErrorText(attrs[names.error]));
   }
-  const agentState = attrs["lk.agent.state"];
+  const agentState = attrs[names.agent_state];
   const publishing = participant.audioTrackPublications.size > 0;
-  const waiting = attrs["parley.error"] ? "stopped by an error" : "joined, waiting for others";
+  const waiting = attrs[names.error] ? "stopped by an error" : "joined, waiting for others";
   const shown = agentState || (publishing ? "interpreting" : waiting);
   state.agentState = shown;
   $("agent-state").textContent = shown;
   $("agent-state").className = `state ${shown}`;
-  if (attrs["parley.turn"]) onTurn(attrs["parley.turn"]);
+  if (attrs[names.turn]) onTurn(attrs[names.turn]);
   // The microphone opens once the agent hears us, so the first words are not lost.
   const ready = ["listening", "thinking", "speaking"].includes(agentState) || publishing;
   if (ready && !state.micEnabled) enableMicrophone();
@@ -345,14 +347,14 @@ function trackOwner(trackSid) {
 
 async function onCaption(reader, info) {
   const attrs = reader.info.attributes || {};
-  const target = attrs["parley.target_language"];
+  const target = attrs[names.target_language];
   // Interpretation into someone else's language is not for us.
   if (target && target.split("-")[0] !== state.language.split("-")[0]) {
     await reader.readAll();
     return;
   }
-  const segment = attrs["lk.segment_id"] || reader.info.id;
-  const speaker = attrs["parley.speaker"] || trackOwner(attrs["lk.transcribed_track_id"]) || info.identity;
+  const segment = attrs[names.segment] || reader.info.id;
+  const speaker = attrs[names.speaker] || trackOwner(attrs[names.transcribed_track]) || info.identity;
   let entry = state.captions.find((c) => c.segment === segment);
   if (!entry) {
     const li = document.createElement("li");
@@ -372,7 +374,7 @@ async function onCaption(reader, info) {
     entry.text = text;
     li.querySelector(".text").textContent = text;
   }
-  entry.final = attrs["lk.transcription_final"] === "true";
+  entry.final = attrs[names.final] === "true";
   // The agent's own words arrive as one stream per segment: complete once it closes.
   li.className = entry.final || entry.speaker === "agent" ? "final" : "interim";
   const list = $("captions");

@@ -6,7 +6,7 @@ Models forbid unknown keys so a typo is an error that names the field, not a sil
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -137,6 +137,7 @@ class Interruption(_Strict):
 
 
 TurnPreset = Literal["livekit-default", "conversation", "telephony", "meeting", "intake"]
+TURN_PRESETS: tuple[TurnPreset, ...] = get_args(TurnPreset)
 
 
 class TurnTaking(_Strict):
@@ -267,7 +268,7 @@ class Prices(_Strict):
 
 
 Mode = Literal["assistant", "interpreter", "meeting", "intake"]
-IMPLEMENTED_MODES: frozenset[str] = frozenset({"assistant", "interpreter", "meeting"})
+"""Each value is a module of ``agent.modes`` (see there)."""
 
 
 class RoomConfig(_Strict):

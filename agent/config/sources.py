@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import ErrorCode, ParleyError
-from .models import IMPLEMENTED_MODES, Prices, RoomConfig
+from .models import Prices, RoomConfig
 
 JsonObject = dict[str, Any]
 
@@ -76,13 +76,6 @@ def resolve(layers: Sequence[Layer]) -> RoomConfig:
         config = RoomConfig.model_validate(merged)
     except ValidationError as e:
         raise _explain(e.errors()[0], merged, [layer.name for layer in layers]) from None
-    if config.mode not in IMPLEMENTED_MODES:
-        raise ParleyError(
-            ErrorCode.MODE_UNAVAILABLE,
-            "mode",
-            f"mode '{config.mode}' is not available in this version of Parley yet: "
-            f"use one of {sorted(IMPLEMENTED_MODES)}.",
-        )
     return config
 
 

@@ -23,16 +23,17 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import Agent, StopResponse, llm, vad
 from livekit.agents.voice import io
+from livekit.plugins.participants import percentile
 from pydantic import BaseModel
 
-from ..config.models import RoomConfig, TurnPreset
+from ..config.defaults import OFFLINE_CASCADE
+from ..config.models import TURN_PRESETS, RoomConfig, TurnPreset
 from ..pipeline.build import build_session
 from .cases import Case, CaseError
 
 MISS_AFTER_S = 3.0
 FRAME_S = 0.02
 RATE = 16_000
-OFFLINE = {"provider": "offline"}
 
 
 class CaseResult(BaseModel):
@@ -121,7 +122,7 @@ def config_for(preset: TurnPreset, lang: str) -> RoomConfig:
     return RoomConfig.model_validate(
         {
             "language": lang,
-            "pipeline": {"kind": "cascade", "stt": OFFLINE, "llm": OFFLINE, "tts": OFFLINE},
+            "pipeline": OFFLINE_CASCADE,
             "turn_taking": {"preset": preset},
         }
     )
@@ -168,11 +169,6 @@ def score(case: Case, decisions: list[float]) -> CaseResult:
     )
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else None
-
-
 def breakdown(results: Iterable[CaseResult]) -> Breakdown:
     rs = list(results)
     mids = sum(r.mids for r in rs)
@@ -181,7 +177,7 @@ def breakdown(results: Iterable[CaseResult]) -> Breakdown:
         cases=len(rs),
         false_cut_in_rate=sum(r.cut_ins for r in rs) / mids if mids else None,
         delay_p50_s=statistics.median(delays) if delays else None,
-        delay_p90_s=_pct(delays, 0.9),
+        delay_p90_s=percentile(delays, 0.9),
         missed=sum(r.missed for r in rs),
     )
 
@@ -254,7 +250,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--preset",
         nargs="+",
-        choices=[p for p in PRESET_NAMES if p != "livekit-default"],
+        choices=[p for p in TURN_PRESETS if p != "livekit-default"],
         help="the presets to compare with livekit-default (default: all)",
     )
     parser.add_argument("--json", type=Path)
@@ -264,7 +260,7 @@ def main(argv: list[str]) -> int:
         print(f"no readable case in {args.cases}: {[e.reason for e in errors]}")
         return 2
     presets: list[TurnPreset] = ["livekit-default"]
-    presets += args.preset or [p for p in PRESET_NAMES if p != "livekit-default"]
+    presets += args.preset or [p for p in TURN_PRESETS if p != "livekit-default"]
     report = Report(presets=asyncio.run(evaluate(cases, presets, silero.VAD.load())), errors=errors)
     print_report(report)
     if args.json:
@@ -272,12 +268,3 @@ def main(argv: list[str]) -> int:
         args.json.write_text(report.model_dump_json(indent=2))
         print(f"JSON: {args.json}")
     return 0
-
-
-PRESET_NAMES: tuple[TurnPreset, ...] = (
-    "livekit-default",
-    "conversation",
-    "telephony",
-    "meeting",
-    "intake",
-)

@@ -1,14 +1,22 @@
-"""Modes: what the agent does in a room (assistant now; interpreter, meeting, intake next)."""
+"""Modes: what the agent does in a room. Each mode is the module named after its
+``RoomConfig.mode`` value, with one entry point ``async def run(room: RoomContext)``;
+``MODES`` finds them by that name, so adding a mode touches its module and the config
+schema, nothing else. ``context``, ``session`` and ``backchannel`` are what modes share."""
 
 from __future__ import annotations
 
-from livekit.agents import Agent
+from importlib import import_module
+from typing import get_args
 
-from ..config.models import RoomConfig
-from .assistant import Assistant
+from ..config.models import Mode
+from .context import RoomContext, Run
 
 
-def build_agent(config: RoomConfig) -> Agent:
-    """The agent for the room's mode (the config layer already refused unavailable modes)."""
-    assert config.mode == "assistant", config.mode
-    return Assistant(config)
+def _entry_point(mode: Mode) -> Run:
+    run: Run = import_module(f"{__name__}.{mode}").run
+    return run
+
+
+MODES: dict[Mode, Run] = {mode: _entry_point(mode) for mode in get_args(Mode)}
+
+__all__ = ["MODES", "RoomContext", "Run"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ..config.models import RealtimePipeline, RoomConfig
-from ..pipeline.backchannel import BackchannelTolerant
 from ..pipeline.turns import tuned
+from .backchannel import BackchannelTolerant
+from .context import RoomContext
+from .session import open_session
 
 DEFAULT_INSTRUCTIONS = (
     "You are Parley, a helpful voice assistant. Answer briefly and clearly, in plain spoken "
@@ -31,3 +33,8 @@ class Assistant(BackchannelTolerant):
             self.session.generate_reply(instructions=f"Greet the user by saying: {greeting}")
         else:
             self.session.say(greeting)
+
+
+async def run(room: RoomContext) -> None:
+    session = await open_session(room)
+    await session.start(agent=Assistant(room.config), room=room.room)

@@ -7,31 +7,24 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from livekit import rtc
 from livekit.plugins import interpreter, offline
 
-from ..config.errors import ErrorCode, ErrorReport, ParleyError
+from .. import protocol
+from ..config.errors import ErrorCode, ErrorReport
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
 from ..reports.publish import publish
+from .context import RoomContext
 
-LAG_ATTRIBUTE = "parley.interpreter_lag"
 INTERIM_S = 0.5
 """Interims twice a second: each may complete a clause to translate while the speaker goes on."""
 SPEED = 1.2
 """Interpreters speak faster than the speaker, or each translation ends later than the last."""
-T = TypeVar("T")
-
-
-def _plain(build: Callable[[], T]) -> T:
-    """Parley's errors carry a field for the room; the plugin only needs the reason."""
-    try:
-        return build()
-    except ParleyError as e:
-        raise ValueError(e.report.message) from None
+CAPTIONS = interpreter.CaptionAttributes(
+    speaker=protocol.SPEAKER,
+    source_language=protocol.SOURCE_LANGUAGE,
+    target_language=protocol.TARGET_LANGUAGE,
+)
 
 
 def backend(config: RoomConfig) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
@@ -50,8 +43,8 @@ def backend(config: RoomConfig) -> interpreter.CascadeBackend | interpreter.Real
     )
     voice = p.tts if p.tts.speed else p.tts.model_copy(update={"speed": SPEED})
     return interpreter.CascadeBackend(
-        stt_for=lambda lang: _plain(lambda: stt_stage(p.stt, lang, interim_interval=INTERIM_S)),
-        tts_for=lambda lang: _plain(lambda: tts_stage(voice, lang)),
+        stt_for=lambda lang: stt_stage(p.stt, lang, interim_interval=INTERIM_S),
+        tts_for=lambda lang: tts_stage(voice, lang),
         translator=translator,
     )
 
@@ -73,15 +66,22 @@ def unsupported_report(config: RoomConfig, source: str, target: str, reason: str
     )
 
 
-async def start(
-    room: rtc.Room, config: RoomConfig, report: Callable[[ErrorReport], Any]
-) -> interpreter.Interpreter:
-    interp = interpreter.Interpreter(
-        room,
-        backend(config),
-        interpreter.InterpreterOptions(languages=dict(config.interpreter.languages)),
-        on_unsupported=lambda s, t, why: report(unsupported_report(config, s, t, why)),
-    )
-    interp.lag.on_add = lambda _: publish(room, LAG_ATTRIBUTE, interp.lag.summary())
-    await interp.start()
-    return interp
+async def run(room: RoomContext) -> None:
+    """The agent stays for the pairs it can serve; each one it cannot is reported."""
+    config = room.config
+    with room.options_of("pipeline"):
+        interp = interpreter.Interpreter(
+            room.room,
+            backend(config),
+            interpreter.InterpreterOptions(
+                languages=dict(config.interpreter.languages),
+                language_attribute=protocol.LANGUAGE,
+                captions=CAPTIONS,
+            ),
+            on_unsupported=lambda s, t, why: room.report(unsupported_report(config, s, t, why)),
+        )
+        interp.lag.on_add = lambda _: publish(
+            room.room, protocol.INTERPRETER_LAG, interp.lag.summary()
+        )
+        await interp.start()
+    room.job.add_shutdown_callback(interp.aclose)

@@ -1,7 +1,8 @@
 """The meeting mode: Parley's room config → the livekit-plugins-meeting-assistant plugin.
 
 The room's pipeline speaks the answers through an AgentSession whose audio input is off:
-the plugin hears every participant itself, one STT stream each.
+the plugin hears every participant itself, one STT stream each. The meeting ends, and its
+final notes are written, when the last person leaves or the job ends.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, stt, vad
-from livekit.plugins import meeting_assistant
+from livekit.agents import Agent, AgentSession, room_io, stt, vad
+from livekit.plugins import meeting_assistant, participants
 from pydantic import BaseModel
 
+from .. import protocol
+from ..background import spawn
 from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage
 from ..pipeline.build import llm_stage, stt_stage
 from ..reports.publish import publish
+from .context import RoomContext
+from .session import open_session
 
-REPORT_ATTRIBUTE = "parley.meeting"
 INSTRUCTIONS = (
     "You are {name}, an assistant listening to a meeting with several people. You speak only "
     "when someone addresses you. Answer briefly, in plain spoken language without lists or "
@@ -85,19 +89,16 @@ def streaming(recogniser: stt.STT[Any], vad_model: vad.VAD) -> stt.STT[Any]:
     return stt.StreamAdapter(stt=recogniser, vad=vad_model)
 
 
-async def start(
-    room: rtc.Room,
-    config: RoomConfig,
-    session: AgentSession[None],
-    vad_model: vad.VAD,
-    data_dir: Path,
+async def assistant_for(
+    room: RoomContext, session: AgentSession[None]
 ) -> meeting_assistant.MeetingAssistant:
-    directory = notes_directory(config, data_dir)
+    config = room.config
+    directory = notes_directory(config, room.settings.data_dir)
     recogniser = streaming(
-        await asyncio.to_thread(stt_stage, stt_config(config), config.language), vad_model
+        await asyncio.to_thread(stt_stage, stt_config(config), config.language), room.vad
     )
     assistant = meeting_assistant.MeetingAssistant(
-        room,
+        room.room,
         stt_factory=lambda: recogniser,
         notes_llm=llm_stage(notes_llm_config(config)),
         session=session,
@@ -105,6 +106,9 @@ async def start(
             directory=directory,
             wake_name=config.meeting.wake_name,
             webhook_url=str(config.meeting.webhook_url) if config.meeting.webhook_url else None,
+            transcript_topic=protocol.MEETING_TRANSCRIPT,
+            notes_topic=protocol.MEETING_NOTES,
+            speaker_attribute=protocol.SPEAKER,
         ),
     )
 
@@ -117,8 +121,35 @@ async def start(
             transcript_delay=assistant.delay_summary(),
             deliveries=deliveries,
         )
-        publish(room, REPORT_ATTRIBUTE, summary)
+        publish(room.room, protocol.MEETING, summary)
 
     assistant.on_notes = report
-    await assistant.start()
     return assistant
+
+
+async def run(room: RoomContext) -> None:
+    """The assistant starts before the session, so once the agent shows as listening every
+    track is being transcribed."""
+    session = await open_session(room)
+    with room.options_of("meeting"):
+        assistant = await assistant_for(room, session)
+        await assistant.start()
+
+    async def end() -> None:
+        try:
+            await assistant.finish()
+        finally:
+            room.job.shutdown(reason="meeting ended: the last participant left")
+
+    def on_left(_: rtc.RemoteParticipant) -> None:
+        if not participants.humans(room.room):
+            spawn(end())
+
+    async def on_shutdown() -> None:  # e.g. the room was deleted: the notes still get written
+        await assistant.finish()
+        await assistant.aclose()
+
+    room.room.on("participant_disconnected", on_left)
+    room.job.add_shutdown_callback(on_shutdown)
+    quiet = room_io.RoomOptions(audio_input=False, text_input=False, close_on_disconnect=False)
+    await session.start(agent=MeetingAgent(room.config), room=room.room, room_options=quiet)

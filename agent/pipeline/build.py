@@ -99,9 +99,9 @@ def turn_handling(
         options["turn_detection"] = inference.TurnDetector(version="v1-mini")
     endpointing, interruption = turn_values(t)
     if endpointing:
-        options["endpointing"] = endpointing  # type: ignore[typeddict-item]
+        options["endpointing"] = endpointing
     if interruption:
-        options["interruption"] = interruption  # type: ignore[typeddict-item]
+        options["interruption"] = interruption
     return options
 
 

@@ -8,11 +8,19 @@ the preset's one by one. Values are starting points to be measured with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
+
+from livekit.agents.voice.turn import EndpointingOptions, InterruptionOptions
 
 from ..config.models import TurnPreset, TurnTaking
 
-PRESETS: dict[TurnPreset, dict[str, dict[str, Any]]] = {
+
+class Preset(TypedDict, total=False):
+    endpointing: EndpointingOptions
+    interruption: InterruptionOptions
+
+
+PRESETS: dict[TurnPreset, Preset] = {
     "livekit-default": {},
     # Quick answers, but a pause before the next words is not an end. Barge-in pauses the
     # agent after 0.15 s of speech; a backchannel then resumes it half a second after it ends.
@@ -46,12 +54,20 @@ def tuned(t: TurnTaking) -> bool:
     return t.preset != "livekit-default"
 
 
-def turn_values(t: TurnTaking) -> tuple[dict[str, Any], dict[str, Any]]:
+def turn_values(t: TurnTaking) -> tuple[EndpointingOptions, InterruptionOptions]:
     """The endpointing and interruption options: the preset's, then the room's own fields."""
     preset = PRESETS[t.preset]
-    endpointing = {**preset.get("endpointing", {}), **t.endpointing.model_dump(exclude_none=True)}
-    interruption = {
-        **preset.get("interruption", {}),
-        **t.interruption.model_dump(exclude_none=True),
-    }
+    endpointing = EndpointingOptions(**preset.get("endpointing", {}))
+    interruption = InterruptionOptions(**preset.get("interruption", {}))
+    e, i = t.endpointing, t.interruption
+    if e.min_delay is not None:
+        endpointing["min_delay"] = e.min_delay
+    if e.max_delay is not None:
+        endpointing["max_delay"] = e.max_delay
+    if i.enabled is not None:
+        interruption["enabled"] = i.enabled
+    if i.min_duration is not None:
+        interruption["min_duration"] = i.min_duration
+    if i.min_words is not None:
+        interruption["min_words"] = i.min_words
     return endpointing, interruption

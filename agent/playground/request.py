@@ -8,23 +8,19 @@ choices are refused with the field's name and what would be accepted.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config.models import LanguageTag, TurnPreset
+from ..config.defaults import OFFLINE_CASCADE
+from ..config.models import TURN_PRESETS, LanguageTag, TurnPreset
 
 PageMode = Literal["assistant", "interpreter", "meeting"]
 PagePipeline = Literal["offline", "openai-cascade", "openai-realtime", "gemini-realtime"]
 
 PIPELINES: dict[PagePipeline, dict[str, Any]] = {
     # Needs no key: Whisper, SmolLM2 (or Apertium for translation) and espeak-ng on the CPU.
-    "offline": {
-        "kind": "cascade",
-        "stt": {"provider": "offline"},
-        "llm": {"provider": "offline"},
-        "tts": {"provider": "offline"},
-    },
+    "offline": OFFLINE_CASCADE,
     "openai-cascade": {
         "kind": "cascade",
         "stt": {"provider": "openai"},
@@ -56,9 +52,9 @@ HINTS: dict[str, str] = {
     "name": "1–40 characters: letters, digits, spaces and . ' - _",
     "language": "a language tag such as en, es or pt-BR",
     "room": "1–48 characters: letters, digits, - and _ (or empty for a new room)",
-    "mode": "one of assistant, interpreter, meeting",
+    "mode": f"one of {', '.join(get_args(PageMode))}",
     "pipeline": f"one of {', '.join(PIPELINES)}",
-    "preset": "one of livekit-default, conversation, telephony, meeting, intake",
+    "preset": f"one of {', '.join(TURN_PRESETS)}",
     "config": f"a JSON object of room-config fields, at most {MAX_CONFIG_BYTES} bytes",
 }
 

@@ -26,14 +26,16 @@ from typing import get_args
 from aiohttp import web
 from livekit import api
 
-from ..config.models import TurnPreset
+from .. import protocol
+from ..config.models import TURN_PRESETS
 from ..rooms import create_room, dispatch, room_exists, token
 from ..settings import DEFAULT_AGENT_NAME, load_env_files
 from .request import LANGUAGES, PIPELINE_LABELS, PageMode, RequestError, parse_join
 
 logger = logging.getLogger("parley.playground")
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+WEB_DIR = Path(__file__).resolve().parent / "web"
+"""The page, package data (a link to the checkout's ``web/``, copied into the wheel)."""
 DEFAULT_PORT = 8780
 MAX_BODY_BYTES = 16 * 1024
 
@@ -66,8 +68,9 @@ async def options(_: web.Request) -> web.Response:
         {
             "modes": list(get_args(PageMode)),
             "pipelines": PIPELINE_LABELS,
-            "presets": list(get_args(TurnPreset)),
+            "presets": list(TURN_PRESETS),
             "languages": LANGUAGES,
+            "protocol": protocol.for_clients(),
         }
     )
 

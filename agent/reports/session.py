@@ -25,16 +25,15 @@ from livekit.agents.voice.events import (
 )
 from pydantic import BaseModel
 
+from .. import protocol
 from ..background import spawn
 from ..config.models import CascadePipeline, RoomConfig
 from . import metrics as prom
 from .cost import Cost, session_cost
 from .publish import publish
-from .turns import TURN_ATTRIBUTE, TurnTiming
+from .turns import TurnTiming
 
 logger = logging.getLogger("parley.reports")
-
-REPORT_TOPIC = "parley.report"
 
 
 class SessionReport(BaseModel):
@@ -148,7 +147,7 @@ class SessionRecorder:
             prom.V2V.labels(**self._labels).observe(timing.e2e_latency)
         if timing.response_delay is not None:
             prom.RESPONSE.labels(**self._labels).observe(timing.response_delay)
-        publish(self._room, TURN_ATTRIBUTE, timing)
+        publish(self._room, protocol.TURN, timing)
         self._send()
 
     def _on_error(self, ev: ErrorEvent) -> None:
@@ -197,6 +196,6 @@ class SessionRecorder:
 
             async def send() -> None:
                 with contextlib.suppress(Exception):  # nobody left to receive it
-                    await self._room.local_participant.send_text(text, topic=REPORT_TOPIC)
+                    await self._room.local_participant.send_text(text, topic=protocol.REPORT)
 
             spawn(send())

@@ -1,13 +1,12 @@
 """Per-turn timing: where the silence between the user's last word and the agent's voice went.
 
-Filled by the session recorder from the metrics livekit-agents attaches to each message.
+Filled by the session recorder from the metrics livekit-agents attaches to each message, and
+published as the agent attribute ``parley.turn``.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
-
-TURN_ATTRIBUTE = "parley.turn"
 
 
 class TurnTiming(BaseModel):

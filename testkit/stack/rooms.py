@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.reports.turns import TURN_ATTRIBUTE
+from agent import protocol
 from agent.rooms import create_room, dispatch, token
 
 from .livekit_server import API_KEY, API_SECRET, LiveKitServer
@@ -92,7 +92,7 @@ class Exchange:
 
 def _turn_report(user: Participant) -> str | None:
     agent = user.agent()
-    return agent.attributes.get(TURN_ATTRIBUTE) if agent else None
+    return agent.attributes.get(protocol.TURN) if agent else None
 
 
 def _finals(user: Participant) -> list[Transcript]:

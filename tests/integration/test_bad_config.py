@@ -27,6 +27,8 @@ CASCADE_GOOGLE_TTS = {
 BAD_CONFIGS: dict[str, tuple[str, str, str]] = {
     "malformed-json": ('{"mode": "assistant",', "malformed_json", ""),
     "unknown-mode": ('{"mode": "karaoke"}', "unknown_mode", "mode"),
+    # A registered mode that is not built yet, through the same table as the others.
+    "mode-unavailable": ('{"mode": "intake"}', "mode_unavailable", "mode"),
     "unknown-provider": (
         '{"pipeline": {"kind": "realtime", "provider": "azure"}}',
         "unknown_provider",

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from livekit.plugins.meeting_assistant import NOTES_TOPIC, TRANSCRIPT_TOPIC
 
+from agent.protocol import MEETING_NOTES as NOTES_TOPIC
+from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
 from agent.rooms import dispatch
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 from livekit.agents import Agent, LanguageCode, stt
 
-from agent.pipeline.backchannel import drop_backchannels, is_backchannel
+from agent.modes.backchannel import drop_backchannels, is_backchannel
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from agent.config.models import (
     TurnTaking,
 )
 from agent.pipeline.build import build_session, turn_handling
-from agent.pipeline.endpoints import ensure_reachable, require_credentials
+from agent.preflight import ensure_reachable, require_credentials
 from stack.process import free_port
 
 

@@ -4,7 +4,7 @@ their own language, on one audio track per language, with captions."""
 from livekit.agents import Plugin
 
 from .backend import Backend, CascadeBackend, LLMTranslator, RealtimeBackend, Translator
-from .interpreter import Interpreter, InterpreterOptions
+from .interpreter import CaptionAttributes, Interpreter, InterpreterOptions
 from .lag import LagRecorder, LagSummary, UtteranceLag
 from .log import logger
 from .output import TRACK_PREFIX
@@ -14,6 +14,7 @@ from .version import __version__
 __all__ = [
     "TRACK_PREFIX",
     "Backend",
+    "CaptionAttributes",
     "CascadeBackend",
     "ClauseSegmenter",
     "Interpreter",

@@ -20,6 +20,13 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import llm, stt, utils
+from livekit.agents.types import (
+    ATTRIBUTE_TRANSCRIPTION_FINAL,
+    ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID,
+    ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
+    TOPIC_TRANSCRIPTION,
+)
+from livekit.plugins import participants
 
 from .backend import Backend, RealtimeBackend
 from .lag import LagRecorder, UtteranceLag
@@ -27,15 +34,24 @@ from .log import logger
 from .output import InterpretationTrack, Unit
 from .segmenter import ClauseSegmenter
 
-TRANSCRIPTION_TOPIC = "lk.transcription"
-LANGUAGE_ATTRIBUTE = "language"
+
+@dataclass(frozen=True)
+class CaptionAttributes:
+    """Names of the attributes a caption carries besides livekit's own ``lk.*`` ones."""
+
+    speaker: str = "interpreter.speaker"
+    """Identity of the participant who spoke."""
+    source_language: str = "interpreter.source_language"
+    target_language: str = "interpreter.target_language"
+    """Only on translations: the language of the caption's text."""
 
 
 @dataclass(frozen=True)
 class InterpreterOptions:
     languages: Mapping[str, str] = field(default_factory=dict)
     """Participant identity → language, for participants without a ``language`` attribute."""
-    language_attribute: str = LANGUAGE_ATTRIBUTE
+    language_attribute: str = "language"
+    captions: CaptionAttributes = field(default_factory=CaptionAttributes)
 
 
 def base_language(tag: str) -> str:
@@ -70,7 +86,7 @@ class Interpreter:
         self._targets: dict[tuple[str, str], frozenset[str]] = {}
         """(speaker, source) → target languages; the realtime backend asks for every frame,
         so it is kept until the roster or a pair's support changes."""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = utils.aio.TaskSet()
         self.lag = LagRecorder()
 
     # --- who speaks what ---------------------------------------------------------------
@@ -81,20 +97,13 @@ class Interpreter:
         )
         return base_language(tag) if tag else None
 
-    def _humans(self) -> list[rtc.RemoteParticipant]:
-        return [
-            p
-            for p in self._room.remote_participants.values()
-            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        ]
-
     def targets_for(self, speaker: str, source: str) -> frozenset[str]:
         """Languages other listeners need, except the speaker's own and refused pairs."""
         key = (speaker, source)
         if key not in self._targets:
             self._targets[key] = frozenset(
                 lang
-                for p in self._humans()
+                for p in participants.humans(self._room)
                 if p.identity != speaker
                 and (lang := self.language_of(p))
                 and lang != source
@@ -106,7 +115,7 @@ class Interpreter:
         """Asks the backend about every pair the room needs now, before anyone talks; called
         on every change of who is here and what they speak. The backend may load models to
         answer: that happens off the event loop, which carries everyone's audio."""
-        languages = {lang for p in self._humans() if (lang := self.language_of(p))}
+        languages = {lang for p in participants.humans(self._room) if (lang := self.language_of(p))}
         languages |= {base_language(t) for t in self._opts.languages.values()}
         for source in languages:
             for target in languages - {source}:
@@ -133,21 +142,18 @@ class Interpreter:
         self._room.on("participant_connected", self._on_roster_changed)
         self._room.on("participant_attributes_changed", self._on_attributes_changed)
         await self.check_pairs()
-        for p in self._humans():
+        for p in participants.humans(self._room):
             for pub in p.track_publications.values():
                 if isinstance(pub.track, rtc.RemoteAudioTrack):
                     self._listen(p, pub.track)
         await self._prepare_tracks()
 
     async def aclose(self) -> None:
-        await utils.aio.cancel_and_wait(*(s.task for s in self._speakers.values()), *self._tasks)
+        await utils.aio.cancel_and_wait(
+            *(s.task for s in self._speakers.values()), *self._tasks.tasks
+        )
         for track in self._tracks.values():
             await track.aclose()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _on_track_subscribed(
         self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
@@ -160,7 +166,7 @@ class Interpreter:
         if speaker is not None:
             speaker.task.cancel()
         self._targets.clear()
-        self._spawn(self._prepare_tracks())
+        self._tasks.create_task(self._prepare_tracks())
 
     def _on_roster_changed(self, _p: rtc.RemoteParticipant) -> None:
         self._targets.clear()
@@ -169,7 +175,7 @@ class Interpreter:
             await self.check_pairs()
             await self._prepare_tracks()
 
-        self._spawn(refresh())
+        self._tasks.create_task(refresh())
 
     def _on_attributes_changed(self, changed: dict[str, str], p: rtc.RemoteParticipant) -> None:
         if self._opts.language_attribute not in changed:
@@ -189,7 +195,7 @@ class Interpreter:
     async def _prepare_tracks(self) -> None:
         """Publishes the track of every language some participant listens in; then lets each
         participant subscribe to their own language's track only."""
-        needed = {lang for p in self._humans() if (lang := self.language_of(p))}
+        needed = {lang for p in participants.humans(self._room) if (lang := self.language_of(p))}
         await asyncio.gather(*(self._track(lang) for lang in needed))
         self._apply_permissions()
         # A language nobody listens in any more is unpublished: nothing is synthesised for
@@ -225,7 +231,7 @@ class Interpreter:
 
     def _apply_permissions(self) -> None:
         permissions = []
-        for p in self._humans():
+        for p in participants.humans(self._room):
             lang = self.language_of(p)
             track = self._tracks.get(lang) if lang else None
             permissions.append(
@@ -242,8 +248,8 @@ class Interpreter:
 
     def _listen(self, p: rtc.RemoteParticipant, track: rtc.RemoteAudioTrack) -> None:
         language = self.language_of(p)
-        agent = p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT  # never our own output
-        if agent or language is None or p.identity in self._speakers:
+        # Never our own output, nor another agent's.
+        if participants.is_agent(p) or language is None or p.identity in self._speakers:
             return
         hearing = (
             self._hear_realtime(p.identity, language, track, self._backend)
@@ -256,41 +262,28 @@ class Interpreter:
     async def _hear(
         self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: Backend
     ) -> None:
-        recogniser = (await asyncio.to_thread(backend.stt, language)).stream()
-        audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
-
-        async def forward() -> None:
-            async for event in audio:
-                recogniser.push_frame(event.frame)
-            recogniser.end_input()
-
-        forwarding = asyncio.create_task(forward())
+        recogniser = await asyncio.to_thread(backend.stt, language)
         segmenter = ClauseSegmenter()
         utterance = _Utterance.new(time.time())
-        try:
-            async for ev in recogniser:
-                text = ev.alternatives[0].text if ev.alternatives else ""
-                if ev.type == stt.SpeechEventType.START_OF_SPEECH:
-                    utterance = _Utterance.new(time.time())
-                elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
-                    self._spawn(
-                        self._caption_source(identity, language, track, utterance, text, False)
-                    )
-                    for unit in segmenter.interim(text):
-                        self._dispatch(backend, identity, language, utterance, unit, last=False)
-                elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
-                    utterance.end = ev.speech_end_time or time.time()
-                elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
-                    self._spawn(
-                        self._caption_source(identity, language, track, utterance, text, True)
-                    )
-                    for unit in segmenter.final(text):
-                        self._dispatch(backend, identity, language, utterance, unit, last=True)
-                    utterance = _Utterance.new(time.time())
-        finally:
-            await utils.aio.cancel_and_wait(forwarding)
-            await recogniser.aclose()
-            await audio.aclose()
+        async for ev in participants.hear(track, recogniser):
+            text = ev.alternatives[0].text if ev.alternatives else ""
+            if ev.type == stt.SpeechEventType.START_OF_SPEECH:
+                utterance = _Utterance.new(time.time())
+            elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
+                self._tasks.create_task(
+                    self._caption_source(identity, language, track, utterance, text, False)
+                )
+                for unit in segmenter.interim(text):
+                    self._dispatch(backend, identity, language, utterance, unit, last=False)
+            elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
+                utterance.end = ev.speech_end_time or time.time()
+            elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
+                self._tasks.create_task(
+                    self._caption_source(identity, language, track, utterance, text, True)
+                )
+                for unit in segmenter.final(text):
+                    self._dispatch(backend, identity, language, utterance, unit, last=True)
+                utterance = _Utterance.new(time.time())
 
     async def _hear_realtime(
         self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: RealtimeBackend
@@ -313,14 +306,16 @@ class Interpreter:
                 utterances[target].end = time.time()
 
             def generated(ev: llm.GenerationCreatedEvent) -> None:
-                self._spawn(self._relay(ev, identity, language, target, utterances[target]))
+                self._tasks.create_task(
+                    self._relay(ev, identity, language, target, utterances[target])
+                )
 
             def transcribed(ev: llm.InputTranscriptionCompleted) -> None:
                 if transcribes and ev.transcript:
                     caption = self._caption_source(
                         identity, language, track, utterances[target], ev.transcript, ev.is_final
                     )
-                    self._spawn(caption)
+                    self._tasks.create_task(caption)
 
             session.on("input_speech_started", started)
             session.on("input_speech_stopped", stopped)
@@ -365,7 +360,7 @@ class Interpreter:
                 first=True,
                 audio=message.audio_stream,
             )
-            self._spawn(self._speak(unit))
+            self._tasks.create_task(self._speak(unit))
 
     def _dispatch(
         self,
@@ -389,7 +384,7 @@ class Interpreter:
                 first=target not in utterance.started,
             )
             utterance.started.add(target)
-            self._spawn(self._speak(unit))
+            self._tasks.create_task(self._speak(unit))
 
     async def _speak(self, unit: Unit) -> None:
         track = await self._track(unit.target)
@@ -423,30 +418,30 @@ class Interpreter:
         await self._send_caption(
             text,
             {
-                "lk.transcription_final": str(final).lower(),
-                "lk.segment_id": utterance.segment_id,
-                "lk.transcribed_track_id": track.sid,
-                "parley.speaker": identity,
-                "parley.source_language": language,
+                ATTRIBUTE_TRANSCRIPTION_FINAL: str(final).lower(),
+                ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: utterance.segment_id,
+                ATTRIBUTE_TRANSCRIPTION_TRACK_ID: track.sid,
+                self._opts.captions.speaker: identity,
+                self._opts.captions.source_language: language,
             },
         )
 
     async def _caption_translation(self, unit: Unit, text: str) -> None:
         listeners = [
             p.identity
-            for p in self._humans()
+            for p in participants.humans(self._room)
             if self.language_of(p) == unit.target and p.identity != unit.speaker
         ]
         track = self._tracks.get(unit.target)
         await self._send_caption(
             text,
             {
-                "lk.transcription_final": "true",
-                "lk.segment_id": f"{unit.segment_id}-{unit.target}",
-                "lk.transcribed_track_id": track.sid if track else "",
-                "parley.speaker": unit.speaker,
-                "parley.source_language": unit.source,
-                "parley.target_language": unit.target,
+                ATTRIBUTE_TRANSCRIPTION_FINAL: "true",
+                ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: f"{unit.segment_id}-{unit.target}",
+                ATTRIBUTE_TRANSCRIPTION_TRACK_ID: track.sid if track else "",
+                self._opts.captions.speaker: unit.speaker,
+                self._opts.captions.source_language: unit.source,
+                self._opts.captions.target_language: unit.target,
             },
             listeners,
         )
@@ -458,7 +453,7 @@ class Interpreter:
             return
         with contextlib.suppress(Exception):  # a caption lost must not stop the interpretation
             await self._room.local_participant.send_text(
-                text, topic=TRANSCRIPTION_TOPIC, attributes=attributes, destination_identities=to
+                text, topic=TOPIC_TRANSCRIPTION, attributes=attributes, destination_identities=to
             )
 
 

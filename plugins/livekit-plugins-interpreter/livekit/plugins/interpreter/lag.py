@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
+from livekit.plugins.participants import percentile
 from pydantic import BaseModel
 
 
@@ -38,14 +39,6 @@ def _p50(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _p95(values: list[float]) -> float | None:
-    """Nearest rank: with few utterances, a value that really happened."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 class LagRecorder:
     def __init__(self) -> None:
         self.utterances: list[UtteranceLag] = []
@@ -64,9 +57,9 @@ class LagRecorder:
         return LagSummary(
             utterances=len(self.utterances),
             start_p50_s=_p50(values("start_s")),
-            start_p95_s=_p95(values("start_s")),
+            start_p95_s=percentile(values("start_s"), 0.95),
             end_p50_s=_p50(values("end_s")),
-            end_p95_s=_p95(values("end_s")),
+            end_p95_s=percentile(values("end_s"), 0.95),
             recognise_p50_s=_p50(values("recognise_s")),
             translate_p50_s=_p50(values("translate_s")),
             voice_p50_s=_p50(values("voice_s")),

@@ -3,14 +3,7 @@ transcript, speaks only when addressed, and writes the notes."""
 
 from livekit.agents import Plugin
 
-from .assistant import (
-    CHAT_TOPIC,
-    NOTES_TOPIC,
-    TRANSCRIPT_TOPIC,
-    MeetingAssistant,
-    MeetingOptions,
-    TranscriptDelay,
-)
+from .assistant import MeetingAssistant, MeetingOptions, TranscriptDelay
 from .delivery import Delivery, post_webhook, write_files
 from .log import logger
 from .notes import ActionItem, Notes, NotesContent, parse, write_notes
@@ -19,9 +12,6 @@ from .version import __version__
 from .wake import addressed
 
 __all__ = [
-    "CHAT_TOPIC",
-    "NOTES_TOPIC",
-    "TRANSCRIPT_TOPIC",
     "ActionItem",
     "Delivery",
     "Line",

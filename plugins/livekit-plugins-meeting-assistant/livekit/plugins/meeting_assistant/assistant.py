@@ -13,13 +13,21 @@ import contextlib
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentSession, llm, stt, utils
+from livekit.agents.types import (
+    ATTRIBUTE_TRANSCRIPTION_FINAL,
+    ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID,
+    ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
+    TOPIC_CHAT,
+    TOPIC_TRANSCRIPTION,
+)
+from livekit.plugins import participants
 from pydantic import BaseModel
 
 from .delivery import Delivery, file_stem, post_webhook, write_files
@@ -28,10 +36,6 @@ from .notes import Notes, NotesContent, write_notes
 from .transcript import Line, TranscriptFile
 from .wake import addressed
 
-TRANSCRIPT_TOPIC = "parley.meeting.transcript"
-NOTES_TOPIC = "parley.meeting.notes"
-CHAT_TOPIC = "lk.chat"
-CAPTION_TOPIC = "lk.transcription"
 SUMMARY_WORDS = ("summar", "recap", "notes")
 ANSWER_INSTRUCTIONS = (
     "You are {name}, the assistant of this meeting. Someone addressed you; answer them aloud, "
@@ -44,8 +48,15 @@ ANSWER_INSTRUCTIONS = (
 class MeetingOptions:
     directory: Path
     """Where the transcript (``<room>.transcript.jsonl``) and the notes are written."""
-    wake_name: str = "Parley"
+    wake_name: str = "Assistant"
+    """The name that addresses the assistant at the start of an utterance."""
     webhook_url: str | None = None
+    transcript_topic: str = "meeting.transcript"
+    """Text-stream topic of each transcript line (JSON)."""
+    notes_topic: str = "meeting.notes"
+    """Text-stream topic of the notes (JSON)."""
+    speaker_attribute: str = "meeting.speaker"
+    """Caption attribute with the identity of who spoke."""
     barge_in_s: float = 0.6
     """Someone speaking this long over the assistant stops it; shorter is a cough or 'mm-hm'."""
     answer_context_chars: int = 12_000
@@ -89,7 +100,7 @@ class MeetingAssistant:
         self.deliveries: list[Delivery] = []
         self.on_notes: Callable[[Notes, list[Delivery]], None] | None = None
         self._speakers: dict[str, _Speaker] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = utils.aio.TaskSet()
         self._notes_lock = asyncio.Lock()
         self._finished: Notes | None = None
 
@@ -100,18 +111,11 @@ class MeetingAssistant:
         resumed = await asyncio.to_thread(self.transcript.load)
         logger.info("meeting started: %d transcript lines on disk", len(resumed))
         self._room.on("track_subscribed", self._on_track)
-        self._room.register_text_stream_handler(CHAT_TOPIC, self._on_chat)
+        self._room.register_text_stream_handler(TOPIC_CHAT, self._on_chat)
         for p in self._room.remote_participants.values():
             for pub in p.track_publications.values():
                 if isinstance(pub.track, rtc.RemoteAudioTrack):
                     self._on_track(pub.track, pub, p)
-
-    def humans(self) -> list[rtc.RemoteParticipant]:
-        return [
-            p
-            for p in self._room.remote_participants.values()
-            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        ]
 
     async def finish(self) -> Notes:
         """The final notes, once: when the meeting ends (the last human left) or the job ends."""
@@ -121,15 +125,10 @@ class MeetingAssistant:
 
     async def aclose(self) -> None:
         await utils.aio.cancel_and_wait(*(s.task for s in self._speakers.values()))
-        await utils.aio.cancel_and_wait(*self._tasks)
+        await utils.aio.cancel_and_wait(*self._tasks.tasks)
         self._speakers.clear()
         with contextlib.suppress(ValueError):
-            self._room.unregister_text_stream_handler(CHAT_TOPIC)
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self._room.unregister_text_stream_handler(TOPIC_CHAT)
 
     # --- hearing -------------------------------------------------------------------------
 
@@ -138,7 +137,7 @@ class MeetingAssistant:
     ) -> None:
         if (
             not isinstance(track, rtc.RemoteAudioTrack)
-            or p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT  # never hear ourselves
+            or participants.is_agent(p)  # never hear ourselves
             or p.identity in self._speakers
         ):
             return
@@ -148,51 +147,37 @@ class MeetingAssistant:
         task.add_done_callback(lambda _: self._speakers.pop(p.identity, None))
 
     async def _hear(self, identity: str, track: rtc.RemoteAudioTrack) -> None:
-        recogniser = self._stt_factory().stream()
-        audio = rtc.AudioStream(track, sample_rate=16_000, num_channels=1)
-
-        async def forward() -> None:
-            async for event in audio:
-                recogniser.push_frame(event.frame)
-            recogniser.end_input()
-
-        forwarding = asyncio.create_task(forward())
         speaker = self._speakers[identity]
         segment, start, end = uuid.uuid4().hex[:12], time.time(), None
-        try:
-            async for ev in recogniser:
-                text = ev.alternatives[0].text.strip() if ev.alternatives else ""
-                if ev.type == stt.SpeechEventType.START_OF_SPEECH:
-                    segment, start, end = uuid.uuid4().hex[:12], time.time(), None
-                    speaker.speaking_since = start
-                    self._spawn(self._barge_in(speaker, start))
-                elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
-                    end = ev.speech_end_time or time.time()
-                    speaker.speaking_since = None
-                elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
-                    self._spawn(self._caption(identity, track, segment, text, final=False))
-                elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
-                    line = Line(
-                        seq=self.transcript.next_seq,
-                        speaker=identity,
-                        name=speaker.name,
-                        start=start,
-                        end=end or time.time(),
-                        text=text,
-                    )
-                    self._spawn(self._caption(identity, track, segment, text, final=True))
-                    await self._add_line(line)
-                    segment = uuid.uuid4().hex[:12]
-        finally:
-            await utils.aio.cancel_and_wait(forwarding)
-            await recogniser.aclose()
-            await audio.aclose()
+        async for ev in participants.hear(track, self._stt_factory()):
+            text = ev.alternatives[0].text.strip() if ev.alternatives else ""
+            if ev.type == stt.SpeechEventType.START_OF_SPEECH:
+                segment, start, end = uuid.uuid4().hex[:12], time.time(), None
+                speaker.speaking_since = start
+                self._tasks.create_task(self._barge_in(speaker, start))
+            elif ev.type == stt.SpeechEventType.END_OF_SPEECH:
+                end = ev.speech_end_time or time.time()
+                speaker.speaking_since = None
+            elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
+                self._tasks.create_task(self._caption(identity, track, segment, text, final=False))
+            elif ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT and text:
+                line = Line(
+                    seq=self.transcript.next_seq,
+                    speaker=identity,
+                    name=speaker.name,
+                    start=start,
+                    end=end or time.time(),
+                    text=text,
+                )
+                self._tasks.create_task(self._caption(identity, track, segment, text, final=True))
+                await self._add_line(line)
+                segment = uuid.uuid4().hex[:12]
 
     def _on_chat(self, reader: rtc.TextStreamReader, identity: str) -> None:
         async def read() -> None:
             text = (await reader.read_all()).strip()
             p = self._room.remote_participants.get(identity)
-            if not text or p is None or p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            if not text or p is None or participants.is_agent(p):
                 return
             now = time.time()
             line = Line(
@@ -206,12 +191,12 @@ class MeetingAssistant:
             )
             await self._add_line(line)
 
-        self._spawn(read())
+        self._tasks.create_task(read())
 
     async def _add_line(self, line: Line) -> None:
         """Written to disk first, so nothing published can be lost by a crash."""
         await asyncio.to_thread(self.transcript.append, line)
-        await self._send(TRANSCRIPT_TOPIC, line.model_dump_json())
+        await self._send(self._opts.transcript_topic, line.model_dump_json())
         if line.source == "speech":
             self.delays.append(time.time() - line.end)
         request = line.text if line.source == "chat" else addressed(line.text, self._opts.wake_name)
@@ -223,7 +208,7 @@ class MeetingAssistant:
     def _answer(self, line: Line, request: str) -> None:
         logger.info("addressed by %s (%s)", line.speaker, line.source)
         if any(word in request.lower() for word in SUMMARY_WORDS):
-            self._spawn(self.notes(final=False))
+            self._tasks.create_task(self.notes(final=False))
         if self._session is None:
             return
         context = self.transcript.render(self._opts.answer_context_chars)
@@ -267,7 +252,7 @@ class MeetingAssistant:
                 **content.model_dump(),
             )
             deliveries = [await asyncio.to_thread(write_files, self._opts.directory, notes)]
-            await self._send(NOTES_TOPIC, notes.model_dump_json())
+            await self._send(self._opts.notes_topic, notes.model_dump_json())
             if self._opts.webhook_url:
                 deliveries.append(await post_webhook(self._opts.webhook_url, notes))
             for d in deliveries:
@@ -284,12 +269,12 @@ class MeetingAssistant:
         self, identity: str, track: rtc.RemoteAudioTrack, segment: str, text: str, *, final: bool
     ) -> None:
         attributes = {
-            "lk.transcription_final": str(final).lower(),
-            "lk.segment_id": f"SG_{segment}",
-            "lk.transcribed_track_id": track.sid,
-            "parley.speaker": identity,
+            ATTRIBUTE_TRANSCRIPTION_FINAL: str(final).lower(),
+            ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: f"SG_{segment}",
+            ATTRIBUTE_TRANSCRIPTION_TRACK_ID: track.sid,
+            self._opts.speaker_attribute: identity,
         }
-        await self._send(CAPTION_TOPIC, text, attributes)
+        await self._send(TOPIC_TRANSCRIPTION, text, attributes)
 
     async def _send(self, topic: str, text: str, attributes: dict[str, str] | None = None) -> None:
         if not self._room.isconnected():
@@ -300,11 +285,10 @@ class MeetingAssistant:
             logger.warning("could not send on %s: %s", topic, type(e).__name__)
 
     def delay_summary(self) -> TranscriptDelay:
-        ordered = sorted(self.delays)
-        if not ordered:
+        if not self.delays:
             return TranscriptDelay(lines=0)
         return TranscriptDelay(
-            lines=len(ordered),
-            p50_s=statistics.median(ordered),
-            p95_s=ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+            lines=len(self.delays),
+            p50_s=statistics.median(self.delays),
+            p95_s=participants.percentile(self.delays, 0.95),
         )

@@ -1,8 +1,8 @@
 """Is an utterance addressed to the assistant? Its name at the start, as STT spells it.
 
-Speech recognisers spell an unusual name several ways ("Parley" → "Parlay", "Barley"), and
+Speech recognisers spell an unusual name several ways ("Marlow" → "Marlo", "Harlow"), and
 people lead in with "hey" or "okay": those are tolerated; the name anywhere else is not an
-address ("I told Parley's team…" is someone talking about it).
+address ("I told Marlow's team…" is someone talking about it).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 
 LEAD_INS = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "um", "uh", "well", "and", "oh"})
 LETTERS_PER_EDIT = 5
-"""One wrong letter tolerated per five of the name: "Parlay" and "Harley" pass for Parley,
-"Partly" (two edits) does not."""
+"""One wrong letter tolerated per five of the name: "Marlo" and "Harlow" pass for Marlow,
+"Mellow" (two edits) does not."""
 
 
 def _distance(a: str, b: str) -> int:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..config.errors import ErrorCode, ParleyError
-from ..config.models import CascadePipeline, CloudProvider, Provider, RealtimePipeline
-from ..settings import env_value
+from .config.errors import ErrorCode, ParleyError
+from .config.models import CascadePipeline, CloudProvider, Provider, RealtimePipeline
+from .settings import env_value
 
 Stage = Literal["realtime", "stt", "llm", "tts"]
 

@@ -1,0 +1,56 @@
+"""Session assembly for the modes that speak through an AgentSession: the room's pipeline
+built, watched for failures, and recorded in the session report."""
+
+from __future__ import annotations
+
+from livekit.agents import AgentSession
+from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
+
+from ..config.errors import ErrorCode, ErrorReport
+from ..pipeline.build import build_session
+from ..reports.session import SessionRecorder
+from .context import RoomContext
+
+
+async def open_session(room: RoomContext) -> AgentSession[None]:
+    """The room's pipeline as an AgentSession, watched and recorded; not started yet."""
+    with room.options_of("pipeline"):
+        session = await build_session(room.config, room.vad)
+    watch(room, session)
+    recorder = SessionRecorder(
+        session,
+        room.room,
+        room.config,
+        job_id=room.job.job.id,
+        reports_dir=room.settings.data_dir / "reports",
+    )
+
+    async def report_on_shutdown() -> None:  # the session may end without closing first
+        recorder.finish()
+
+    room.job.add_shutdown_callback(report_on_shutdown)
+    return session
+
+
+def watch(room: RoomContext, session: AgentSession[None]) -> None:
+    """Turns provider failures during the session into ``parley.error``; a session that
+    closes for another reason ends the job."""
+
+    def on_error(ev: ErrorEvent) -> None:
+        if getattr(ev.error, "recoverable", True):
+            return
+        room.fail(
+            ErrorReport(
+                code=ErrorCode.PROVIDER_ERROR,
+                field="pipeline",
+                message=f"the provider failed and could not recover ({type(ev.error).__name__}"
+                "): check the provider's status, key and quota, then dispatch the agent again.",
+            )
+        )
+
+    def on_close(ev: CloseEvent) -> None:
+        if ev.reason != CloseReason.ERROR:
+            room.job.shutdown(reason=f"session closed: {ev.reason.value}")
+
+    session.on("error", on_error)
+    session.on("close", on_close)
