@@ -12,10 +12,13 @@ RUN apt-get update \
 RUN useradd --create-home --uid 10001 parley
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY agent ./agent
+COPY scripts/llama-cmake-args ./scripts/
 COPY plugins ./plugins
-RUN pip install ./plugins/livekit-plugins-offline ./plugins/livekit-plugins-interpreter \
-    ./plugins/livekit-plugins-meeting-assistant . \
+# agent/playground/web links to web/: the wheel copies the page in as package data.
+COPY web ./web
+COPY agent ./agent
+# Parley and its plugins only: the test kit (testkit/) is never installed here.
+RUN CMAKE_ARGS="$(sh scripts/llama-cmake-args)" pip install ./plugins/* . \
  && apt-get purge -y build-essential cmake && apt-get autoremove -y
 USER parley
 # Re-join the multilingual Whisper weights once, at build time, not in the first room.

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from livekit import rtc
+from livekit.agents import utils
+from livekit.plugins.participants import is_agent
 
 from fakes.audio import read_wav, resample, rms_dbfs, voiced_span
 
@@ -77,7 +78,7 @@ class Participant:
     speech_end: float | None = None
     """Monotonic time the recording's last voiced frame was handed to WebRTC: the end of the
     user's last word, not of the quiet tail some recordings carry."""
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _tasks: utils.aio.TaskSet = field(default_factory=utils.aio.TaskSet)
     _publishing: asyncio.Task[None] | None = None
     _utterances: asyncio.Queue[_Utterance] = field(default_factory=asyncio.Queue)
 
@@ -92,19 +93,11 @@ class Participant:
 
     # --- listening ---------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _on_track(
         self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant
     ) -> None:
-        if (
-            track.kind == rtc.TrackKind.KIND_AUDIO
-            and who.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        ):
-            self._spawn(self._listen(track))
+        if track.kind == rtc.TrackKind.KIND_AUDIO and is_agent(who):
+            self._tasks.create_task(self._listen(track))
 
     async def _listen(self, track: rtc.Track) -> None:
         self.heard_tracks.add(track.name)
@@ -127,16 +120,13 @@ class Participant:
                 attributes = dict(reader.info.attributes or {})
                 received.append(Transcript(identity, text, attributes, time.monotonic()))
 
-            self._spawn(read())
+            self._tasks.create_task(read())
 
         self.room.register_text_stream_handler(topic, on_text)
         return received
 
     def agent(self) -> rtc.RemoteParticipant | None:
-        for p in self.room.remote_participants.values():
-            if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-                return p
-        return None
+        return next((p for p in self.room.remote_participants.values() if is_agent(p)), None)
 
     async def wait_for_agent_attribute(self, name: str, timeout: float = 30.0) -> str:
         """The agent's attribute ``name`` once it is set (e.g. ``lk.agent.state``)."""
@@ -243,7 +233,7 @@ class Participant:
 
     async def leave(self) -> None:
         """Idempotent: a test may leave early and its room helper leaves again at the end."""
-        for task in [self._publishing, *self._tasks]:
+        for task in [self._publishing, *self._tasks.tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
