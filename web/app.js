@@ -105,6 +105,7 @@ function requestBody() {
 async function onJoin(event) {
   event.preventDefault();
   clearError();
+  await optionsLoaded;
   let body;
   try {
     body = requestBody();
@@ -388,4 +389,7 @@ $("leave").addEventListener("click", async () => {
   if (room) await room.disconnect();
   location.href = "/";
 });
-loadOptions().catch((e) => showError(`The playground backend did not answer: ${e.message}`));
+// Joining needs the protocol's names: a join sent before they arrive waits for them.
+const optionsLoaded = loadOptions().catch((e) =>
+  showError(`The playground backend did not answer: ${e.message}`),
+);

@@ -164,6 +164,9 @@ def main(argv: list[str]) -> int:
     load_env_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     lk = LiveKit.from_env()
-    print(f"playground: http://{args.host}:{args.port}/ (LiveKit {lk.url})", flush=True)
+    print(
+        f"playground: http://{args.host}:{args.port}/ (LiveKit {lk.url}; page {WEB_DIR})",
+        flush=True,
+    )
     web.run_app(create_app(lk), host=args.host, port=args.port, print=None)
     return 0
