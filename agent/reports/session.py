@@ -138,6 +138,7 @@ class SessionRecorder:
                 "response_delay": started - stopped
                 if started and stopped and started > stopped
                 else None,
+                "interrupted": item.interrupted,
             }
         )
         self._turn, self._user_stopped_at, self._model_ttfb = None, None, None

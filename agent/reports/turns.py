@@ -32,3 +32,6 @@ class TurnTiming(BaseModel):
     response_delay: float | None = None
     """The user's turn judged over (for realtime: the provider's speech-stopped event) → first
     agent audio frame leaves the worker."""
+    interrupted: bool = False
+    """The user talked over this reply and it stopped before its end: its answer, if any,
+    is the next turn's."""

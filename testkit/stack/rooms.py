@@ -102,8 +102,14 @@ def _finals(user: Participant) -> list[Transcript]:
 async def converse(
     user: Participant, wav: Path, timeout: float = 60.0, *, reports: bool = True
 ) -> Exchange:
-    """Speaks ``wav`` once the agent listens, and waits until the agent has answered.
-    ``reports=False``: an agent that publishes no ``parley.turn`` (a bare livekit-agents one)."""
+    """Speaks ``wav`` once the agent listens, and waits until the agent has answered it.
+
+    The answer is the reply that played to its end: livekit-agents also shows the agent as
+    ``listening`` while a reply is paused or after it was cut off by the user's own words (a
+    reply that began in a pause of the user's sentence), so the end of the answer is the first
+    ``parley.turn`` of a reply that was not interrupted. ``reports=False``: an agent that
+    publishes no ``parley.turn`` (a bare livekit-agents one) is taken at its first
+    ``listening``."""
     await user.wait_for_agent_state("listening", timeout)
     before = len(_finals(user))
     last_timing = _turn_report(user)
@@ -111,15 +117,23 @@ async def converse(
     assert user.speech_end is not None
     spoke_at = user.speech_end
     v2v = await user.wait_for_agent_sound(timeout)
+    timing = await _completed_turn(user, last_timing, timeout) if reports else None
     await user.wait_for_agent_state("listening", timeout)
-    timing = last_timing
-    for _ in range(50 if reports else 0):  # the report follows the end of playout by a moment
-        if (timing := _turn_report(user)) != last_timing:
-            break
-        await asyncio.sleep(0.1)
     return Exchange(
         v2v_s=v2v,
         user_transcript=" ".join(t.text for t in _finals(user)[before:]),
         agent_audio=user.agent_audio_after(spoke_at),
-        timing=json.loads(timing) if timing and timing != last_timing else {},
+        timing=json.loads(timing) if timing else {},
     )
+
+
+async def _completed_turn(user: Participant, last: str | None, timeout: float) -> str:
+    """The first new ``parley.turn`` of a reply that was not interrupted."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        report = _turn_report(user)
+        if report and report != last and not json.loads(report).get("interrupted"):
+            return report
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no reply played to its end within {timeout}s")
+        await asyncio.sleep(0.05)

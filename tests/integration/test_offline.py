@@ -12,7 +12,7 @@ from livekit.plugins import offline, silero
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
 from stack.participant import SAMPLE_RATE
-from stack.recordings import clip, known_text, word_error_rate
+from stack.recordings import SOUNDS, clip, known_text, paused, word_error_rate
 from stack.rooms import converse, joined_room
 from stack.worker import WorkerProcess, start_worker
 
@@ -55,6 +55,20 @@ async def test_offline_default_hears_answers_and_is_understood(
             assert {"transcription_delay", "llm_ttft", "tts_ttfb", "e2e_latency"} <= set(
                 turn.timing
             ), turn.timing
+
+
+async def test_an_answer_begun_in_a_pause_is_not_taken_for_the_answer(
+    livekit_server: LiveKitServer, keyless_worker: WorkerProcess, ear: offline.STT
+) -> None:
+    """The stock turn-taking answers in a 1.6 s pause and the user's last word cuts that
+    reply off: what the user gets as the answer is the reply that follows, whole."""
+    five = SOUNDS / "en" / "digits" / "5.wav"
+    async with joined_room(livekit_server, keyless_worker.agent_name, prefix="paused") as user:
+        for _ in range(2):
+            turn = await converse(user, paused(clip("conf-onlyperson"), 1.6, five))
+            answer = await ear.recognize(pcm_frame(turn.agent_audio, SAMPLE_RATE))
+            assert len(answer.alternatives[0].text.split()) >= 2, answer
+            assert turn.timing["interrupted"] is False
 
 
 async def test_a_missing_model_is_reported_to_the_room(
