@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -14,14 +15,22 @@ import pytest
 from stack.playground import PlaygroundProcess, start_playground
 from stack.process import ROOT
 
+CACHES = shutil.ignore_patterns("__pycache__")
 PAGE = ("index.html", "app.js", "style.css", "vendor/livekit-client.umd.js")
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
+    # What a build needs, copied: an in-tree build would leave build/ in the checkout.
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("agent", "web"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=CACHES)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        # The tests' network namespace reaches no registry: build with the dev setuptools.
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(out), str(source)],
         check=True,
     )
     return next(out.glob("parley-*.whl"))
