@@ -27,12 +27,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, source / name)
     for name in ("agent", "web"):
         shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=CACHES)
-    subprocess.run(
-        # The tests' network namespace reaches no registry: build with the dev setuptools.
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(out), str(source)],  # fmt: skip
-        check=True,
-    )
+    # The tests' network namespace reaches no registry: build with the dev setuptools.
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip_wheel, "-w", str(out), str(source)], check=True)
     return next(out.glob("parley-*.whl"))
 
 
