@@ -7,6 +7,7 @@ Checked before the session starts so a room learns "set OPENAI_API_KEY" or "cann
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 from .config.errors import ErrorCode, ParleyError
 from .config.models import CascadePipeline, CloudProvider, Provider, RealtimePipeline
 from .settings import env_value
+
+logger = logging.getLogger("parley")
 
 Stage = Literal["realtime", "stt", "llm", "tts"]
 
@@ -120,11 +123,14 @@ async def _probe(use: Use, addr: tuple[str, int], timeout: float) -> None:
             _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError) as e:
         reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        # The address is the worker's business (a gateway, an internal host): the room learns
+        # which setting to check, the worker log where it points.
+        logger.warning("cannot reach the %s at %s:%d: %s", use.endpoint.label, host, port, reason)
         hint = f"check {use.endpoint.url_env} and" if use.endpoint.url_env else "check"
         raise ParleyError(
             ErrorCode.PROVIDER_UNREACHABLE,
             use.field,
-            f"cannot reach the {use.endpoint.label} at {host}:{port} ({reason}): "
-            f"{hint} the worker's network.",
+            f"cannot reach the {use.endpoint.label} ({reason}): {hint} the worker's network; "
+            "the worker log names the address.",
         ) from None
     writer.close()

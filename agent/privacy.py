@@ -1,24 +1,50 @@
-"""No user data in Parley's logs: livekit-agents attaches transcripts and identities to some
-log records as ``lk.pii.*`` extras (e.g. the text of a skipped user turn), which the JSON log
-formatter writes out. Telemedicine rooms must not leave them on disk."""
+"""No user data in Parley's logs.
+
+livekit-agents attaches transcripts to some log records as ``lk.pii.*`` extras (the text of a
+skipped user turn; the Google realtime plugin logs ``lk.pii.content``), and the job's room
+name and participants' identities as ``room`` / ``participant`` extras; its JSON formatter
+writes them all out. Room names and identities can name a patient. Python runs a logger's
+filters only for records logged on that very logger, so the filter sits on the handlers,
+which every record of every logger passes: it drops ``lk.pii.*`` and replaces identities with
+a pseudonym (``pseudonym()``: the same name always gives the same one, so an operator can
+still follow one room through the log).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 PII_PREFIX = "lk.pii."
+IDENTITY_FIELDS = ("room", "participant", "participant_identity", "identity", "speaker")
+"""Extras that name a room or a person."""
+_DONE = "_parley_private"
+"""Set on a record once filtered: a job's records are filtered again in the worker."""
+
+
+def pseudonym(value: str) -> str:
+    """What logs show instead of a room name or an identity."""
+    return "id-" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 class DropPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in [k for k in record.__dict__ if k.startswith(PII_PREFIX)]:
-            del record.__dict__[key]
+        fields = record.__dict__
+        if fields.get(_DONE):
+            return True
+        for key in [k for k in fields if k.startswith(PII_PREFIX)]:
+            del fields[key]
+        for key in IDENTITY_FIELDS:
+            if isinstance(fields.get(key), str):
+                fields[key] = pseudonym(fields[key])
+        fields[_DONE] = True
         return True
 
 
-def drop_personal_data(logger_names: tuple[str, ...] = ("livekit", "livekit.agents")) -> None:
-    """Installs the filter on the loggers that attach such extras (idempotent)."""
-    for name in logger_names:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, DropPersonalData) for f in logger.filters):
-            logger.addFilter(DropPersonalData())
+def drop_personal_data() -> None:
+    """Installs the filter on every handler of the root logger (idempotent): call it once
+    the process's logging is set up (livekit-agents does that in the worker and in each job
+    process)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, DropPersonalData) for f in handler.filters):
+            handler.addFilter(DropPersonalData())

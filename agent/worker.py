@@ -22,17 +22,17 @@ from .modes import MODES, RoomContext
 from .modes.context import leave_with_error
 from .pipeline.offline import preload
 from .preflight import ensure_reachable, require_credentials
-from .privacy import drop_personal_data
+from .privacy import drop_personal_data, pseudonym
 from .settings import WorkerSettings
 
 logger = logging.getLogger("parley")
-drop_personal_data()  # runs in the worker and in every job process that imports it
 
 
 def prewarm(proc: JobProcess) -> None:
     """Loads models once per job process, not once per room: the VAD, and when the worker's
     default pipeline is a local cascade, its STT, LLM and TTS models and the end-of-turn
     model, so the first turn of a room pays no load time."""
+    drop_personal_data()  # the job process's log handler exists by now
     proc.userdata["vad"] = silero.VAD.load()
     with contextlib.suppress(ParleyError):  # a broken default is reported to each room
         preload(resolve(worker_layers(WorkerSettings.from_env())))
@@ -68,7 +68,7 @@ async def entrypoint(ctx: JobContext) -> None:
     except ParleyError as e:
         await leave_with_error(ctx, e.report, settings.error_grace_s)
     except Exception:
-        logger.exception("room %s: unexpected error while starting", ctx.job.room.name)
+        logger.exception("room %s: unexpected error while starting", pseudonym(ctx.job.room.name))
         report = ErrorReport(
             code=ErrorCode.INTERNAL_ERROR,
             field="",
@@ -90,5 +90,6 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="parley-metrics-"),
     )
     server.setup_fnc = prewarm
+    server.on("worker_started", drop_personal_data)  # once the CLI has set up logging
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     return server

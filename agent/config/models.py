@@ -307,3 +307,8 @@ class RoomConfig(_Strict):
     prices: Prices = Field(
         default_factory=Prices, description="Price table for the session report's cost."
     )
+    record: bool = Field(
+        default=False,
+        description="Let LiveKit Cloud record this session (audio, transcripts, traces, logs) "
+        "where the project allows it; off unless set: what a room says may be health data.",
+    )

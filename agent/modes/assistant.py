@@ -6,7 +6,7 @@ from ..config.models import RealtimePipeline, RoomConfig
 from ..pipeline.turns import tuned
 from .backchannel import BackchannelTolerant
 from .context import RoomContext
-from .session import open_session
+from .session import open_session, start
 
 DEFAULT_INSTRUCTIONS = (
     "You are Parley, a helpful voice assistant. Answer briefly and clearly, in plain spoken "
@@ -36,5 +36,4 @@ class Assistant(BackchannelTolerant):
 
 
 async def run(room: RoomContext) -> None:
-    session = await open_session(room)
-    await session.start(agent=Assistant(room.config), room=room.room)
+    await start(room, await open_session(room), Assistant(room.config))

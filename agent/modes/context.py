@@ -16,6 +16,7 @@ from .. import protocol
 from ..background import spawn
 from ..config.errors import ErrorCode, ErrorReport, ParleyError
 from ..config.models import RoomConfig
+from ..privacy import pseudonym
 from ..settings import WorkerSettings
 
 logger = logging.getLogger("parley")
@@ -24,7 +25,11 @@ logger = logging.getLogger("parley")
 async def tell_room(job: JobContext, report: ErrorReport) -> None:
     """Sets ``parley.error`` and logs one warning (no transcript text, no secrets)."""
     logger.warning(
-        "room %s: %s at %r: %s", job.job.room.name, report.code, report.field, report.message
+        "room %s: %s at %r: %s",
+        pseudonym(job.job.room.name),
+        report.code,
+        report.field,
+        report.message,
     )
     if not job.room.isconnected():
         await job.connect()

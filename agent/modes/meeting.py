@@ -24,7 +24,7 @@ from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage
 from ..pipeline.build import llm_stage, stt_stage
 from ..reports.publish import publish
 from .context import RoomContext
-from .session import open_session
+from .session import open_session, start
 
 INSTRUCTIONS = (
     "You are {name}, an assistant listening to a meeting with several people. You speak only "
@@ -152,4 +152,4 @@ async def run(room: RoomContext) -> None:
     room.room.on("participant_disconnected", on_left)
     room.job.add_shutdown_callback(on_shutdown)
     quiet = room_io.RoomOptions(audio_input=False, text_input=False, close_on_disconnect=False)
-    await session.start(agent=MeetingAgent(room.config), room=room.room, room_options=quiet)
+    await start(room, session, MeetingAgent(room.config), quiet)

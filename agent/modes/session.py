@@ -3,7 +3,8 @@ built, watched for failures, and recorded in the session report."""
 
 from __future__ import annotations
 
-from livekit.agents import AgentSession
+from livekit.agents import Agent, AgentSession, room_io
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
 
 from ..config.errors import ErrorCode, ErrorReport
@@ -54,3 +55,19 @@ def watch(room: RoomContext, session: AgentSession[None]) -> None:
 
     session.on("error", on_error)
     session.on("close", on_close)
+
+
+async def start(
+    room: RoomContext,
+    session: AgentSession[None],
+    agent: Agent,
+    room_options: NotGivenOr[room_io.RoomOptions] = NOT_GIVEN,
+) -> None:
+    """Starts the session in the room. LiveKit Cloud records it only when the room config
+    says so (``record``): livekit-agents would otherwise follow the project's setting."""
+    await session.start(
+        agent=agent,
+        room=room.room,
+        room_options=room_options,
+        record=room.config.record,
+    )

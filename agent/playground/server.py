@@ -28,6 +28,7 @@ from livekit import api
 
 from .. import protocol
 from ..config.models import TURN_PRESETS
+from ..privacy import drop_personal_data, pseudonym
 from ..rooms import create_room, dispatch, room_exists, token
 from ..settings import DEFAULT_AGENT_NAME, load_env_files
 from .request import LANGUAGES, PIPELINE_LABELS, PageMode, RequestError, parse_join
@@ -108,7 +109,9 @@ async def join(request: web.Request) -> web.Response:
         {"language": req.language},
         name=req.name,
     )
-    logger.info("playground join: room %s, %s, opened=%s", room, identity, opened)
+    logger.info(
+        "playground join: room %s, %s, opened=%s", pseudonym(room), pseudonym(identity), opened
+    )
     return web.json_response(
         {
             "url": lk.url,
@@ -163,6 +166,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     load_env_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    drop_personal_data()
     lk = LiveKit.from_env()
     print(
         f"playground: http://{args.host}:{args.port}/ (LiveKit {lk.url}; page {WEB_DIR})",

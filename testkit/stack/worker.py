@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.privacy import pseudonym
+
 from .process import ManagedProcess, free_port
 
 if TYPE_CHECKING:
@@ -57,9 +59,10 @@ class WorkerProcess:
         self.process.stop(timeout=30.0)
 
     def job_pid(self, room: str) -> int:
-        """The job process serving ``room``: its JSON log lines name the room and the pid."""
+        """The job process serving ``room``: its JSON log lines name the room (by its
+        pseudonym: logs never carry room names) and the pid."""
         for raw in self.process.log_text().splitlines():
-            if f'"room": "{room}"' in raw and '"pid"' in raw:
+            if f'"room": "{pseudonym(room)}"' in raw and '"pid"' in raw:
                 pid = int(json.loads(raw)["pid"])
                 if pid != self.process.proc.pid:  # the worker itself logs the job request
                     return pid

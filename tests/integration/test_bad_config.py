@@ -144,3 +144,5 @@ async def test_provider_problems_are_reported(
         error = await read_error(user)
     assert error["code"] == code and error["field"] == "pipeline.provider", error
     assert message_part in error["message"]
+    # Where the worker's endpoints are stays in the worker log.
+    assert "127.0.0.1" not in error["message"], error

@@ -206,7 +206,7 @@ class MeetingAssistant:
     # --- speaking ------------------------------------------------------------------------
 
     def _answer(self, line: Line, request: str) -> None:
-        logger.info("addressed by %s (%s)", line.speaker, line.source)
+        logger.info("addressed (%s)", line.source)  # who: their identity may name a patient
         if any(word in request.lower() for word in SUMMARY_WORDS):
             self._tasks.create_task(self.notes(final=False))
         if self._session is None:
