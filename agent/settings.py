@@ -40,6 +40,22 @@ class WorkerSettings(BaseModel):
         description="PARLEY_DATA_DIR: meeting transcripts and notes, session reports "
         "(default ~/.local/share/parley)."
     )
+    retention_days: float = Field(
+        description="PARLEY_RETENTION_DAYS: transcripts, notes and reports older than this are "
+        "deleted (default 30)."
+    )
+    models_dir: Path = Field(
+        description="PARLEY_MODELS_DIR: where the offline models a room config names by "
+        "`model` must lie (default `$PARLEY_DATA_DIR/models`)."
+    )
+    webhook_secret: str | None = Field(
+        description="PARLEY_WEBHOOK_SECRET: signs every webhook request (HMAC-SHA256); a room "
+        "config that names a webhook is refused without it."
+    )
+    webhook_allow_hosts: frozenset[str] = Field(
+        description="PARLEY_WEBHOOK_ALLOW_HOSTS: comma-separated host names a webhook may reach "
+        "over plain http or at a private address (a receiver inside the deployment)."
+    )
     error_grace_s: float = Field(
         description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
         "agent stays so clients can read `parley.error`."
@@ -50,6 +66,9 @@ class WorkerSettings(BaseModel):
         idle = env_value("PARLEY_IDLE_PROCESSES")
         threshold = env_value("PARLEY_LOAD_THRESHOLD")
         config_file = env_value("PARLEY_CONFIG_FILE")
+        data_dir = Path(
+            env_value("PARLEY_DATA_DIR") or Path.home() / ".local/share/parley"
+        ).expanduser()
         return cls(
             agent_name=env_value("LIVEKIT_AGENT_NAME") or DEFAULT_AGENT_NAME,
             http_port=int(env_value("PARLEY_HTTP_PORT") or 8081),
@@ -58,8 +77,14 @@ class WorkerSettings(BaseModel):
             idle_processes=int(idle) if idle else None,
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),
             config_file=Path(config_file) if config_file else None,
-            data_dir=Path(
-                env_value("PARLEY_DATA_DIR") or Path.home() / ".local/share/parley"
-            ).expanduser(),
+            data_dir=data_dir,
+            retention_days=float(env_value("PARLEY_RETENTION_DAYS") or 30),
+            models_dir=Path(env_value("PARLEY_MODELS_DIR") or data_dir / "models").expanduser(),
+            webhook_secret=env_value("PARLEY_WEBHOOK_SECRET"),
+            webhook_allow_hosts=frozenset(
+                h.strip().lower()
+                for h in (env_value("PARLEY_WEBHOOK_ALLOW_HOSTS") or "").split(",")
+                if h.strip()
+            ),
             error_grace_s=float(env_value("PARLEY_ERROR_GRACE_S") or 5.0),
         )

@@ -16,6 +16,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess
 from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
 
+from .background import spawn
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
 from .modes import MODES, RoomContext
@@ -24,6 +25,7 @@ from .pipeline.offline import preload
 from .preflight import ensure_reachable, require_credentials
 from .privacy import drop_personal_data, pseudonym
 from .settings import WorkerSettings
+from .storage import keep_sweeping
 
 logger = logging.getLogger("parley")
 
@@ -90,6 +92,11 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="parley-metrics-"),
     )
     server.setup_fnc = prewarm
-    server.on("worker_started", drop_personal_data)  # once the CLI has set up logging
+
+    def on_started() -> None:  # the CLI has set up logging, and the event loop runs
+        drop_personal_data()
+        spawn(keep_sweeping(settings.data_dir, settings.retention_days))
+
+    server.on("worker_started", on_started)
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     return server

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from ..storage import FOLDER_NAME
+
 CONFIG_VERSION: Literal[1] = 1
 
 CloudProvider = Literal["openai", "google"]
@@ -26,6 +28,17 @@ LanguageTag = Annotated[
 ]
 
 
+ModelName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,3}$",
+        description="A provider's model id, or for `offline` a name under the worker's "
+        "`PARLEY_MODELS_DIR`: never an absolute path or `..`.",
+    ),
+]
+VoiceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}$")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,12 +53,12 @@ class RealtimePipeline(_Strict):
     provider: CloudProvider = Field(
         description="`openai` (OpenAI Realtime) or `google` (Gemini Live)."
     )
-    model: str | None = Field(
+    model: ModelName | None = Field(
         default=None,
         description="Provider model id; default `gpt-realtime` (openai) or the plugin's "
         "default Gemini Live model (google).",
     )
-    voice: str | None = Field(
+    voice: VoiceName | None = Field(
         default=None, description="Provider voice name; default `marin` (openai), `Puck` (google)."
     )
 
@@ -65,24 +78,27 @@ def _model(stage: str, offline: str) -> Any:
 
 class STTStage(_Strict):
     provider: Provider = _provider("Speech-to-text")
-    model: str | None = _model(
+    model: ModelName | None = _model(
         "STT",
-        "a CTranslate2 Whisper folder (default: packaged tiny.en for English, base for others)",
+        "a CTranslate2 Whisper folder in `PARLEY_MODELS_DIR` (default: packaged tiny.en for "
+        "English, base for others)",
     )
 
 
 class LLMStage(_Strict):
     provider: Provider = _provider("Language-model")
-    model: str | None = _model(
-        "LLM", "path to a GGUF chat model (default: packaged SmolLM2-135M-Instruct)"
+    model: ModelName | None = _model(
+        "LLM", "a GGUF chat model in `PARLEY_MODELS_DIR` (default: packaged SmolLM2-135M-Instruct)"
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
 
 
 class TTSStage(_Strict):
     provider: Provider = _provider("Text-to-speech")
-    model: str | None = _model("TTS", "path to a Piper `.onnx` voice (default: espeak-ng)")
-    voice: str | None = Field(
+    model: ModelName | None = _model(
+        "TTS", "a Piper `.onnx` voice in `PARLEY_MODELS_DIR` (default: espeak-ng)"
+    )
+    voice: VoiceName | None = Field(
         default=None,
         description="TTS voice; provider default if unset. `offline` with espeak-ng: an "
         "espeak-ng voice (default: the room language).",
@@ -176,9 +192,11 @@ class MeetingOptions(_Strict):
     )
     notes_dir: str | None = Field(
         default=None,
-        max_length=1_000,
-        description="Directory for the transcript (`<room>.transcript.jsonl`) and notes "
-        "(`<room>.notes.md/.json`); unset: `$PARLEY_DATA_DIR/meetings`.",
+        pattern=FOLDER_NAME,
+        description="A sub-folder of `$PARLEY_DATA_DIR/meetings` for this room's transcript "
+        "(`<sid>-<room>.transcript.jsonl`) and notes (`<sid>-<room>.notes.md/.json`): one "
+        "name of letters, digits, `-` and `_` (a room never names a path); unset: the folder "
+        "itself.",
     )
     webhook_url: HttpUrl | None = Field(
         default=None, description="Where the notes are POSTed (JSON), with retries."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from livekit import rtc
 from livekit.agents import JobContext, vad
+from livekit.plugins.participants import room_file_stem
 
 from .. import protocol
 from ..background import spawn
@@ -54,6 +55,11 @@ class RoomContext:
     @property
     def room(self) -> rtc.Room:
         return self.job.room
+
+    @property
+    def file_stem(self) -> str:
+        """What the room's files are named by: its SID and a readable part of its name."""
+        return room_file_stem(self.job.job.room.sid, self.job.job.room.name)
 
     def report(self, error: ErrorReport) -> None:
         """Tells the room about a problem the agent works around (it stays)."""

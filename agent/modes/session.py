@@ -24,6 +24,7 @@ async def open_session(room: RoomContext) -> AgentSession[None]:
         room.config,
         job_id=room.job.job.id,
         reports_dir=room.settings.data_dir / "reports",
+        file_stem=room.file_stem,
     )
 
     async def report_on_shutdown() -> None:  # the session may end without closing first

@@ -8,6 +8,8 @@ field the user must change.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -18,7 +20,10 @@ from livekit.plugins import offline, silero
 
 from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage, TTSStage
+from ..settings import WorkerSettings
 from .options import present
+
+logger = logging.getLogger("parley")
 
 T = TypeVar("T")
 
@@ -35,7 +40,19 @@ def _checked(field: str, build: Callable[[], T]) -> T:
     try:
         return build()
     except offline.ModelError as e:
-        raise ParleyError(ErrorCode.MODEL_UNAVAILABLE, field, str(e)) from None
+        # The worker log has the paths; the room learns the file's name and the fix.
+        logger.warning("offline model for %s: %s", field, e)
+        raise ParleyError(ErrorCode.MODEL_UNAVAILABLE, field, _without_paths(str(e))) from None
+
+
+def _without_paths(text: str) -> str:
+    """Every absolute path in ``text`` cut to its last part ("…/models/x.gguf" → "x.gguf")."""
+    return re.sub(r"(?<![\w.])/(?:[^\s/'\"():,]+/)*([^\s/'\"():,]*)", r"\1", text)
+
+
+def model_path(name: str | None) -> str | None:
+    """A room names an offline model by its place under the worker's models directory."""
+    return str(WorkerSettings.from_env().models_dir / name) if name else None
 
 
 @cache
@@ -54,7 +71,7 @@ def stt(s: STTStage, language: str, interim_interval: float = 1.0) -> offline.ST
         _model_error_field("stt", s.model),
         lambda: offline.STT(
             vad=segmenter_vad(),
-            model=s.model,
+            model=model_path(s.model),
             language=language,
             interim_interval=interim_interval,
         ),
@@ -64,7 +81,7 @@ def stt(s: STTStage, language: str, interim_interval: float = 1.0) -> offline.ST
 def llm(s: LLMStage) -> offline.LLM:
     return _checked(
         _model_error_field("llm", s.model),
-        lambda: offline.LLM(model=s.model, **present(temperature=s.temperature)),
+        lambda: offline.LLM(model=model_path(s.model), **present(temperature=s.temperature)),
     )
 
 
@@ -72,7 +89,7 @@ def tts(s: TTSStage, language: str) -> offline.TTS:
     return _checked(
         _model_error_field("tts", s.model, s.voice),
         lambda: offline.TTS(
-            model=s.model, voice=s.voice, language=language, **present(speed=s.speed)
+            model=model_path(s.model), voice=s.voice, language=language, **present(speed=s.speed)
         ),
     )
 

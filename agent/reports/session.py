@@ -23,6 +23,7 @@ from livekit.agents.voice.events import (
     ErrorEvent,
     UserStateChangedEvent,
 )
+from livekit.plugins.participants import private_dir, write_private
 from pydantic import BaseModel
 
 from .. import protocol
@@ -67,9 +68,11 @@ class SessionRecorder:
         *,
         job_id: str,
         reports_dir: Path,
+        file_stem: str,
     ) -> None:
+        """``file_stem``: the room's, so no two rooms' reports share a file."""
         self._session, self._room, self._config = session, room, config
-        self._dir = reports_dir
+        self._path = reports_dir / f"{file_stem}-{job_id}.json"
         self._labels = {"mode": config.mode, "pipeline": pipeline_label(config)}
         self.report = SessionReport(
             room=room.name,
@@ -179,12 +182,11 @@ class SessionRecorder:
         return r
 
     def _write(self) -> None:
-        path = self._dir / f"{self.report.room}-{self.report.job_id}.json"
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.report.model_dump_json(indent=2))
+            private_dir(self._path.parent)
+            write_private(self._path, self.report.model_dump_json(indent=2))
         except OSError as e:  # a full disk must not end the room
-            logger.warning("cannot write the session report to %s: %s", path, e.strerror)
+            logger.warning("cannot write the session report to %s: %s", self._path, e.strerror)
 
     def _send(self) -> None:
         """The running report, with the cost so far (``finish`` sets the final one)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from livekit import api
 
 from agent import protocol
 from agent.rooms import create_room, dispatch, token
@@ -36,10 +37,12 @@ async def room_with(
     room_metadata: dict[str, Any] | str = "",
     prefix: str = "room",
     listeners: Collection[str] | None = None,
+    name: str | None = None,
 ) -> AsyncIterator[dict[str, Participant]]:
     """A new room with ``people`` (identity → initial attributes) joined, then the agent
-    dispatched into it. ``listeners``: who subscribes to audio (default: everyone)."""
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    dispatched into it. ``listeners``: who subscribes to audio (default: everyone);
+    ``name``: this very name (default: ``prefix`` and a random part)."""
+    name = name or f"{prefix}-{uuid.uuid4().hex[:8]}"
     await create_room(server.url, API_KEY, API_SECRET, name, room_metadata=_text(room_metadata))
     joined: dict[str, Participant] = {}
     try:
@@ -53,6 +56,12 @@ async def room_with(
     finally:
         for participant in joined.values():
             await participant.leave()
+
+
+async def delete_room(server: LiveKitServer, name: str) -> None:
+    """Ends the room for everyone in it (as an operator or LiveKit's API would)."""
+    async with api.LiveKitAPI(server.url.replace("ws", "http", 1), API_KEY, API_SECRET) as lk:
+        await lk.room.delete_room(api.DeleteRoomRequest(room=name))
 
 
 @asynccontextmanager

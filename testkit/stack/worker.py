@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .livekit_server import LiveKitServer
 
 
+WEBHOOK_SECRET = "parley-test-webhook-secret"
+
+
 def worker_env(
     server: LiveKitServer, fakes: FakeProviders | None = None, **overrides: str
 ) -> dict[str, str]:
@@ -36,6 +39,9 @@ def worker_env(
         "PARLEY_CONFIG_FILE": "",
         # Meeting transcripts and notes of a test or bench run stay out of the user's home.
         "PARLEY_DATA_DIR": tempfile.mkdtemp(prefix="parley-data-"),
+        # Webhooks are signed, and the kit's receivers listen on 127.0.0.1 over plain http.
+        "PARLEY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PARLEY_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
         **overrides,
     }
 

@@ -50,9 +50,22 @@ BAD_CONFIGS: dict[str, tuple[str, str, str]] = {
         "meeting.wake_name",
     ),
     "meeting-notes-dir": (
-        # A file where a directory must go: no worker can write notes there.
+        # A room picks a sub-folder name of the worker's data directory, never a path.
         '{"mode": "meeting", "pipeline": {"kind": "realtime", "provider": "openai"}, '
         '"meeting": {"notes_dir": "/etc/hostname/notes"}}',
+        "invalid_value",
+        "meeting.notes_dir",
+    ),
+    "meeting-webhook-metadata": (
+        # A room config must not make the worker call its cloud's metadata service.
+        '{"mode": "meeting", "pipeline": {"kind": "realtime", "provider": "openai"}, '
+        '"meeting": {"webhook_url": "http://169.254.169.254/latest/meta-data/"}}',
+        "invalid_value",
+        "meeting.webhook_url",
+    ),
+    "meeting-notes-dir-up": (
+        '{"mode": "meeting", "pipeline": {"kind": "realtime", "provider": "openai"}, '
+        '"meeting": {"notes_dir": "../../escape"}}',
         "invalid_value",
         "meeting.notes_dir",
     ),
@@ -74,6 +87,7 @@ async def test_bad_config_is_reported_to_the_room(
         error = await read_error(user)
         assert (error["code"], error["field"]) == (code, field), error
         assert error["message"]
+        assert str(worker.data_dir) not in error["message"], error  # worker paths stay out
         # The agent leaves after the grace period instead of lingering silently.
         for _ in range(100):
             if user.agent() is None:

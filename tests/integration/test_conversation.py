@@ -114,8 +114,8 @@ async def test_session_report_has_turns_cost_and_metrics(
         await user.leave()
 
     files = worker.data_dir / "reports"
-    await wait_for(lambda: list(files.glob(f"{room}-*.json")), "the report file", timeout=30)
-    report = json.loads(next(files.glob(f"{room}-*.json")).read_text())
+    await wait_for(lambda: list(files.glob(f"RM_*-{room}-*.json")), "the report file", timeout=30)
+    report = json.loads(next(files.glob(f"RM_*-{room}-*.json")).read_text())
     assert report["ended_at"] > report["started_at"] and report["errors"] == []
     if name == "openai-realtime":  # livekit-plugins-google reports no time to first token
         assert report["turns"][0]["model_ttfb"] is not None, report["turns"]

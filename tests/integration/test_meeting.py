@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from livekit.plugins import webhook
 
 from agent.protocol import MEETING_NOTES as NOTES_TOPIC
 from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
@@ -23,9 +25,9 @@ from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
-from stack.rooms import room_with
+from stack.rooms import delete_room, room_with
 from stack.webhook import Receiver, receiving
-from stack.worker import WorkerProcess
+from stack.worker import WEBHOOK_SECRET, WorkerProcess
 
 from .rooms import MEASUREMENTS
 
@@ -41,7 +43,8 @@ NOTES_REPLY = json.dumps(
 )
 
 
-def meeting(notes_dir: Path, webhook: str) -> dict[str, Any]:
+def meeting(folder: str, webhook: str) -> dict[str, Any]:
+    """``folder``: the room's sub-folder of the worker's meetings folder."""
     # Real recognition (Whisper) and voice (espeak-ng); the OpenAI fake plays the LLM.
     return {
         "mode": "meeting",
@@ -51,7 +54,7 @@ def meeting(notes_dir: Path, webhook: str) -> dict[str, Any]:
             "llm": {"provider": "openai"},
             "tts": {"provider": "offline"},
         },
-        "meeting": {"notes_dir": str(notes_dir), "webhook_url": webhook},
+        "meeting": {"notes_dir": folder, "webhook_url": webhook},
     }
 
 
@@ -59,10 +62,11 @@ def meeting(notes_dir: Path, webhook: str) -> dict[str, Any]:
 async def meeting_room(
     server: LiveKitServer,
     worker: WorkerProcess,
-    notes_dir: Path,
+    folder: str,
     people: dict[str, dict[str, str]],
     webhook: list[int | str],
     prefix: str,
+    name: str | None = None,
 ) -> AsyncIterator[tuple[Receiver, dict[str, Participant]]]:
     """A meeting room with a local webhook answering ``webhook``; yields once the agent
     listens, with everyone collecting the transcript topic."""
@@ -72,8 +76,9 @@ async def meeting_room(
             server,
             worker.agent_name,
             people,
-            dispatch_metadata=meeting(notes_dir, hook.url),
+            dispatch_metadata=meeting(folder, hook.url),
             prefix=prefix,
+            name=name,
         ) as joined,
     ):
         for p in joined.values():
@@ -109,8 +114,14 @@ async def read(path: Path) -> str:
     return await asyncio.to_thread(path.read_text)
 
 
-async def transcript_file(directory: Path, room: str) -> list[dict[str, Any]]:
-    text = await read(directory / f"{room}.transcript.jsonl")
+def room_file(worker: WorkerProcess, folder: str, room: str, suffix: str) -> Path:
+    """The room's file: named by its SID, then its name, in the room's folder."""
+    (path,) = (worker.data_dir / "meetings" / folder).glob(f"RM_*-{room}{suffix}")
+    return path
+
+
+async def transcript_file(worker: WorkerProcess, folder: str, room: str) -> list[dict[str, Any]]:
+    text = await read(room_file(worker, folder, room, ".transcript.jsonl"))
     return [json.loads(line) for line in text.splitlines()]
 
 
@@ -121,7 +132,8 @@ async def test_meeting_transcript_address_and_notes(
     tmp_path: Path,
     notes_reply: None,
 ) -> None:
-    async with meeting_room(livekit_server, worker, tmp_path, PEOPLE, [200], "meeting") as (
+    folder = tmp_path.name
+    async with meeting_room(livekit_server, worker, folder, PEOPLE, [200], "meeting") as (
         hook,
         people,
     ):
@@ -154,10 +166,10 @@ async def test_meeting_transcript_address_and_notes(
             await p.leave()
         await wait_for(lambda: any(b["final"] for b in hook.bodies), "final notes at the webhook")
 
-    final = json.loads(await read(tmp_path / f"{room}.notes.json"))
+    final = json.loads(await read(room_file(worker, folder, room, ".notes.json")))
     assert final["final"] is True and final["lines"] == 5  # 3 clips, the question, the chat
-    assert "## Action items" in await read(tmp_path / f"{room}.notes.md")
-    on_disk = await transcript_file(tmp_path, room)
+    assert "## Action items" in await read(room_file(worker, folder, room, ".notes.md"))
+    on_disk = await transcript_file(worker, folder, room)
     assert [x["speaker"] for x in on_disk] == ["alice", "bob", "carol", "bob", "carol"]
     MEASUREMENTS.append(
         "meeting: transcript line delay (speech end → line at a listener) "
@@ -166,13 +178,22 @@ async def test_meeting_transcript_address_and_notes(
     )
     log = worker.process.log_text()
     assert "only person" not in log and "decide" not in log  # no transcript text in logs
+    # Signed, with one idempotency key per delivery, the same on its retries.
+    for raw, headers in zip(hook.raw, hook.headers, strict=True):
+        assert webhook.verify(WEBHOOK_SECRET.encode(), headers[webhook.SIGNATURE_HEADER], raw)
+    assert len({h[webhook.IDEMPOTENCY_HEADER] for h in hook.headers}) == len(hook.headers)
+    # Only the worker's user may read what was said.
+    for path in (worker.data_dir / "meetings" / folder).iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((worker.data_dir / "meetings" / folder).stat().st_mode) == 0o700
 
 
 async def test_killed_job_resumes_without_losing_a_line(
     livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     two: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}
-    async with meeting_room(livekit_server, worker, tmp_path, two, [200], "meeting-kill") as (
+    folder = tmp_path.name
+    async with meeting_room(livekit_server, worker, folder, two, [200], "meeting-kill") as (
         hook,
         people,
     ):
@@ -187,7 +208,7 @@ async def test_killed_job_resumes_without_losing_a_line(
             API_SECRET,
             room,
             worker.agent_name,
-            json.dumps(meeting(tmp_path, hook.url)),
+            json.dumps(meeting(folder, hook.url)),
         )
         await alice.wait_for_agent_state("listening", timeout=60)
         await say_and_wait_line(people, "bob", clip("vm-nobodyavail"))
@@ -196,7 +217,7 @@ async def test_killed_job_resumes_without_losing_a_line(
         await wait_for(lambda: any(b["final"] for b in hook.bodies), "final notes at the webhook")
     final = next(b for b in hook.bodies if b["final"])
     assert final["lines"] == 2 and final["speakers"] == ["alice", "bob"]
-    on_disk = await transcript_file(tmp_path, room)
+    on_disk = await transcript_file(worker, folder, room)
     assert [(x["seq"], x["speaker"]) for x in on_disk] == [(1, "alice"), (2, "bob")]
     assert worker.process.proc.poll() is None, "the worker died with its job process"
 
@@ -205,7 +226,7 @@ async def test_failing_webhook_is_retried_and_reported_without_blocking(
     livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     one: dict[str, dict[str, str]] = {"alice": {}}
-    async with meeting_room(livekit_server, worker, tmp_path, one, [500], "meeting-hook") as (
+    async with meeting_room(livekit_server, worker, tmp_path.name, one, [500], "meeting-hook") as (
         hook,
         people,
     ):
@@ -214,9 +235,63 @@ async def test_failing_webhook_is_retried_and_reported_without_blocking(
         # The room carries on while the webhook fails: a line still gets transcribed.
         await say_and_wait_line(people, "alice", clip("agent-pass"))
         report = json.loads(await alice.wait_for_agent_attribute("parley.meeting", timeout=60))
-        webhook = next(d for d in report["deliveries"] if d["target"].startswith("http"))
-        assert (webhook["ok"], webhook["attempts"]) == (False, 3), report
-        assert webhook["error"] == "HTTP 500" and len(hook.bodies) == 3
+        sent = next(d for d in report["deliveries"] if d["target"] == "webhook")
+        assert (sent["ok"], sent["attempts"]) == (False, 3), report
+        assert sent["error"] == "HTTP 500" and len(hook.bodies) == 3
+        # Each retry of one delivery carries the same idempotency key.
+        assert len({h[webhook.IDEMPOTENCY_HEADER] for h in hook.headers}) == 1
+
+
+async def test_a_new_room_of_the_same_name_starts_afresh(
+    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """Meeting A in room `r`, everyone leaves, the room is deleted; a new room `r`: nothing
+    of A reaches its answers, its notes, or what its language model is sent."""
+    name, folder = f"same-{tmp_path.name[-12:]}", "shared"  # one folder, as by default
+    async with meeting_room(livekit_server, worker, folder, {"alice": {}}, [200], "", name) as (
+        first_hook,
+        first,
+    ):
+        await say_and_wait_line(first, "alice", clip("conf-onlyperson"))
+        await first["alice"].leave()
+        await wait_for(lambda: first_hook.bodies, "meeting A's final notes")
+    await delete_room(livekit_server, name)
+    fakes.reset()
+    async with meeting_room(livekit_server, worker, folder, {"alice": {}}, [200], "", name) as (
+        hook,
+        second,
+    ):
+        alice = second["alice"]
+        await alice.room.local_participant.send_text("what did we decide?", topic="lk.chat")
+        await wait_for(lambda: fakes.received(), "the answer's model request")
+        await alice.leave()
+        await wait_for(lambda: hook.bodies, "meeting B's final notes")
+    sent = json.dumps(fakes.received())
+    assert "only person" not in sent and "conference" not in sent, sent[:2000]
+    assert hook.bodies[-1]["lines"] == 1  # the chat line only
+    files = sorted(p.name for p in (worker.data_dir / "meetings" / folder).glob("*.jsonl"))
+    assert len(files) == 2, files  # one transcript per room SID
+
+
+async def test_a_webhook_that_resolves_to_a_private_address_is_not_called(
+    livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """`localhost` passes as a name but resolves to loopback, which the worker allows by
+    the name 127.0.0.1 only: the receiver is never called, and the room sees a status."""
+    async with receiving([200]) as hook:
+        url = hook.url.replace("http://127.0.0.1", "https://localhost")
+        config = meeting(tmp_path.name, url)
+        async with room_with(
+            livekit_server, worker.agent_name, {"alice": {}}, dispatch_metadata=config
+        ) as people:
+            alice = people["alice"]
+            await alice.wait_for_agent_state("listening", timeout=60)
+            await alice.room.local_participant.send_text("Parley, recap", topic="lk.chat")
+            report = json.loads(await alice.wait_for_agent_attribute("parley.meeting", timeout=60))
+    sent = next(d for d in report["deliveries"] if d["target"] == "webhook")
+    assert (sent["ok"], sent["error"]) == (False, "refused"), report
+    assert hook.bodies == []
+    assert "hook" not in json.dumps(report)  # never the URL's path
 
 
 LONG_ANSWER = " ".join(["The budget stays as it is for the next quarter, as agreed."] * 4)
@@ -236,7 +311,7 @@ async def test_answer_stops_when_someone_talks_over_it(
     long_answer: None,
     pipeline: str,
 ) -> None:
-    config = meeting(tmp_path, "http://127.0.0.1:9/unused")
+    config = meeting(tmp_path.name, "http://127.0.0.1:9/unused")
     if pipeline == "openai-realtime":  # answers come from the realtime fake's speech
         config["pipeline"] = {"kind": "realtime", "provider": "openai"}
     async with room_with(

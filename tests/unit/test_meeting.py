@@ -4,12 +4,12 @@ the notes' parsing and rendering, and webhook delivery against a local receiver.
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
 from livekit.plugins import meeting_assistant as ma
-
-from stack.webhook import receiving
+from livekit.plugins import participants
 
 
 @pytest.mark.parametrize(
@@ -96,30 +96,21 @@ def test_markdown_lists_decisions_and_owned_action_items() -> None:
 
 
 def test_notes_files_and_an_unwritable_directory(tmp_path: Path) -> None:
-    assert ma.write_files(tmp_path, notes(room="a/b c")).ok
-    assert json.loads((tmp_path / "a_b_c.notes.json").read_text())["lines"] == 2
-    assert (tmp_path / "a_b_c.notes.md").read_text().startswith("# Meeting notes: a/b c")
-    failed = ma.write_files(tmp_path / "missing", notes())
-    assert not failed.ok and failed.error
+    stem = tmp_path / participants.room_file_stem("RM_x", "a/b c")
+    assert ma.write_files(stem, notes(room="a/b c")).ok
+    assert json.loads((tmp_path / "RM_x-a_b_c.notes.json").read_text())["lines"] == 2
+    md = tmp_path / "RM_x-a_b_c.notes.md"
+    assert md.read_text().startswith("# Meeting notes: a/b c")
+    assert stat.S_IMODE(md.stat().st_mode) == 0o600
+    failed = ma.write_files(tmp_path / "missing" / "stem", notes())
+    assert (failed.ok, failed.error) == (False, "not written")  # the path stays in the log
 
 
 @pytest.mark.parametrize(
-    ("script", "ok", "attempts"),
-    [
-        ([200], True, 1),
-        ([500, 503, 200], True, 3),
-        ([500], False, 3),
-        ([404], False, 1),  # refused: retrying would not help
-        (["stall"], False, 3),
-    ],
+    "name", ["intake/42", "intake_42", "intake 42", "intake:42", "../intake/42", ".intake"]
 )
-async def test_webhook_retries_5xx_and_timeouts(
-    script: list[int | str], ok: bool, attempts: int
-) -> None:
-    async with receiving(script) as receiver:
-        url = f"{receiver.url}?token=secret"
-        delivery = await ma.post_webhook(url, notes(), timeout_s=0.5, backoff_s=0.01)
-    assert (delivery.ok, delivery.attempts) == (ok, attempts), delivery
-    assert len(receiver.bodies) == attempts
-    assert receiver.bodies[0]["action_items"] and "markdown" in receiver.bodies[0]
-    assert "secret" not in delivery.model_dump_json()  # reports never show the URL's token
+def test_room_names_never_share_a_file_across_rooms(name: str) -> None:
+    stems = {participants.room_file_stem(sid, name) for sid in ("RM_a", "RM_b")}
+    assert len(stems) == 2
+    for stem in stems:
+        assert "/" not in stem and not stem.startswith(".") and ".." not in stem

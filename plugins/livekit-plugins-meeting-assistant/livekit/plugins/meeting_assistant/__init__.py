@@ -2,9 +2,10 @@
 transcript, speaks only when addressed, and writes the notes."""
 
 from livekit.agents import Plugin
+from livekit.plugins.webhook import Delivery
 
 from .assistant import MeetingAssistant, MeetingOptions, TranscriptDelay
-from .delivery import Delivery, post_webhook, write_files
+from .delivery import post_notes, write_files
 from .log import logger
 from .notes import ActionItem, Notes, NotesContent, parse, write_notes
 from .transcript import Line, TranscriptFile
@@ -24,7 +25,7 @@ __all__ = [
     "__version__",
     "addressed",
     "parse",
-    "post_webhook",
+    "post_notes",
     "write_files",
     "write_notes",
 ]

@@ -28,9 +28,10 @@ from livekit.agents.types import (
     TOPIC_TRANSCRIPTION,
 )
 from livekit.plugins import participants
+from livekit.plugins.webhook import Delivery, WebhookPolicy
 from pydantic import BaseModel
 
-from .delivery import Delivery, file_stem, post_webhook, write_files
+from .delivery import post_notes, write_files
 from .log import logger
 from .notes import Notes, NotesContent, write_notes
 from .transcript import Line, TranscriptFile
@@ -47,10 +48,16 @@ ANSWER_INSTRUCTIONS = (
 @dataclass
 class MeetingOptions:
     directory: Path
-    """Where the transcript (``<room>.transcript.jsonl``) and the notes are written."""
+    """Where the transcript (``<sid>-<room>.transcript.jsonl``) and the notes
+    (``<sid>-<room>.notes.{md,json}``) are written, readable by this user only."""
     wake_name: str = "Assistant"
     """The name that addresses the assistant at the start of an utterance."""
     webhook_url: str | None = None
+    webhook: WebhookPolicy | None = None
+    """How the webhook is called (signing secret, allowed hosts); required with a URL."""
+    summary_interval_s: float = 60.0
+    """Summaries asked for (chat or voice) closer together than this are not written again:
+    each one is a notes run and a webhook call."""
     transcript_topic: str = "meeting.transcript"
     """Text-stream topic of each transcript line (JSON)."""
     notes_topic: str = "meeting.notes"
@@ -92,9 +99,8 @@ class MeetingAssistant:
         given, speaks the answers (its audio input must be off)."""
         self._room, self._stt_factory, self._llm = room, stt_factory, notes_llm
         self._session, self._opts = session, options
-        self.transcript = TranscriptFile(
-            options.directory / f"{file_stem(room.name)}.transcript.jsonl"
-        )
+        self.transcript = TranscriptFile(None)
+        """The room's transcript file, opened by ``start()``."""
         self.delays: list[float] = []
         """Per line: speech end → line published, seconds."""
         self.deliveries: list[Delivery] = []
@@ -103,11 +109,17 @@ class MeetingAssistant:
         self._tasks = utils.aio.TaskSet()
         self._notes_lock = asyncio.Lock()
         self._finished: Notes | None = None
+        self._stem = ""
+        self._last_summary = -float("inf")
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._opts.directory.mkdir(parents=True, exist_ok=True)
+        """Opens the transcript of this very room (by its SID: a room of the same name later
+        starts afresh) and resumes it if this room's job ran before."""
+        participants.private_dir(self._opts.directory)
+        self._stem = participants.room_file_stem(await self._room.sid, self._room.name)
+        self.transcript = TranscriptFile(self._opts.directory / f"{self._stem}.transcript.jsonl")
         resumed = await asyncio.to_thread(self.transcript.load)
         logger.info("meeting started: %d transcript lines on disk", len(resumed))
         self._room.on("track_subscribed", self._on_track)
@@ -208,7 +220,14 @@ class MeetingAssistant:
     def _answer(self, line: Line, request: str) -> None:
         logger.info("addressed (%s)", line.source)  # who: their identity may name a patient
         if any(word in request.lower() for word in SUMMARY_WORDS):
-            self._tasks.create_task(self.notes(final=False))
+            now = time.monotonic()
+            if now - self._last_summary >= self._opts.summary_interval_s:
+                self._last_summary = now
+                self._tasks.create_task(self.notes(final=False))
+            else:
+                logger.info(
+                    "summary asked again within %.0f s: not rewritten", now - self._last_summary
+                )
         if self._session is None:
             return
         context = self.transcript.render(self._opts.answer_context_chars)
@@ -251,10 +270,14 @@ class MeetingAssistant:
                 error=error,
                 **content.model_dump(),
             )
-            deliveries = [await asyncio.to_thread(write_files, self._opts.directory, notes)]
+            deliveries = [
+                await asyncio.to_thread(write_files, self._opts.directory / self._stem, notes)
+            ]
             await self._send(self._opts.notes_topic, notes.model_dump_json())
-            if self._opts.webhook_url:
-                deliveries.append(await post_webhook(self._opts.webhook_url, notes))
+            if self._opts.webhook_url and self._opts.webhook:
+                deliveries.append(
+                    await post_notes(self._opts.webhook_url, notes, self._opts.webhook)
+                )
             for d in deliveries:
                 if not d.ok:
                     logger.warning("notes not delivered to %s: %s", d.target, d.error)

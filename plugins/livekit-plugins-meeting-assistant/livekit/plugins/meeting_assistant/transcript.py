@@ -7,10 +7,10 @@ said before; a job dispatched again into the room reads the file and carries on.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
+from livekit.plugins.participants import append_private
 from pydantic import BaseModel, ValidationError
 
 from .log import logger
@@ -36,14 +36,15 @@ class Line(BaseModel):
 
 
 class TranscriptFile:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
+        """``path`` None: not opened yet, nothing on disk."""
         self.path = path
         self.lines: list[Line] = []
 
     def load(self) -> list[Line]:
         """Lines already on disk; a line torn by a kill mid-write is skipped, not fatal."""
         self.lines = []
-        if self.path.exists():
+        if self.path is not None and self.path.exists():
             for raw in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     self.lines.append(Line.model_validate_json(raw))
@@ -52,10 +53,9 @@ class TranscriptFile:
         return self.lines
 
     def append(self, line: Line) -> None:
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line.model_dump(), ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        if self.path is None:
+            raise RuntimeError("the transcript file is not open yet: start the assistant first")
+        append_private(self.path, json.dumps(line.model_dump(), ensure_ascii=False))
         self.lines.append(line)
 
     @property

@@ -1,16 +1,27 @@
 """Hear every participant of a LiveKit room: one speech-to-text stream per participant's
-audio track, who is human, and the percentiles of what was measured. Shared by the
-interpreter and meeting-assistant plugins."""
+audio track, who is human, private files of what they said, and the percentiles of what was
+measured. Shared by the interpreter and meeting-assistant plugins."""
 
 from livekit.agents import Plugin
 
+from .files import append_private, private_dir, room_file_stem, write_private
 from .listener import hear
 from .log import logger
 from .roster import humans, is_agent
 from .stats import percentile
 from .version import __version__
 
-__all__ = ["__version__", "hear", "humans", "is_agent", "percentile"]
+__all__ = [
+    "__version__",
+    "append_private",
+    "hear",
+    "humans",
+    "is_agent",
+    "percentile",
+    "private_dir",
+    "room_file_stem",
+    "write_private",
+]
 
 
 class ParticipantsPlugin(Plugin):
