@@ -122,7 +122,12 @@ async def _probe(use: Use, addr: tuple[str, int], timeout: float) -> None:
         async with asyncio.timeout(timeout):
             _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError) as e:
-        reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        if isinstance(e, TimeoutError):
+            reason = "timed out"
+        elif isinstance(e, ConnectionRefusedError):
+            reason = "connection refused"
+        else:  # an OSError's own text may carry the address; its strerror does not
+            reason = e.strerror or "connection failed"
         # The address is the worker's business (a gateway, an internal host): the room learns
         # which setting to check, the worker log where it points.
         logger.warning("cannot reach the %s at %s:%d: %s", use.endpoint.label, host, port, reason)

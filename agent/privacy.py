@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 PII_PREFIX = "lk.pii."
 IDENTITY_FIELDS = ("room", "participant", "participant_identity", "identity", "speaker")
 """Extras that name a room or a person."""
-_DONE = "_parley_private"
-"""Set on a record once filtered: a job's records are filtered again in the worker."""
+_PSEUDONYM = re.compile(r"^id-[0-9a-f]{12}$")
+"""A job's records pass the filter twice (in the job, then in the worker, which adds the
+room again): a value already replaced stays as it is."""
 
 
 def pseudonym(value: str) -> str:
@@ -30,14 +32,12 @@ def pseudonym(value: str) -> str:
 class DropPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         fields = record.__dict__
-        if fields.get(_DONE):
-            return True
         for key in [k for k in fields if k.startswith(PII_PREFIX)]:
             del fields[key]
         for key in IDENTITY_FIELDS:
-            if isinstance(fields.get(key), str):
-                fields[key] = pseudonym(fields[key])
-        fields[_DONE] = True
+            value = fields.get(key)
+            if isinstance(value, str) and not _PSEUDONYM.match(value):
+                fields[key] = pseudonym(value)
         return True
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from ..storage import FOLDER_NAME
 
@@ -22,6 +22,7 @@ Provider = Literal["openai", "google", "offline"]
 LanguageTag = Annotated[
     str,
     Field(
+        max_length=35,
         pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
         description="BCP-47 language tag such as `en`, `es` or `pt-BR`.",
     ),
@@ -173,11 +174,19 @@ class TurnTaking(_Strict):
 # --- modes ---------------------------------------------------------------------------------
 
 
+MAX_LANGUAGES = 32
+"""Entries of `interpreter.languages`: each pair of languages costs a check, and with a
+realtime pipeline a session per speaker and language."""
+
+Identity = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class InterpreterOptions(_Strict):
-    languages: dict[str, LanguageTag] = Field(
+    languages: dict[Identity, LanguageTag] = Field(
         default_factory=dict,
-        description="Participant identity → language; the participant attribute `language` "
-        "overrides it.",
+        max_length=MAX_LANGUAGES,
+        description=f"Participant identity → language (at most {MAX_LANGUAGES}); the "
+        "participant attribute `language` overrides it.",
     )
 
 
@@ -198,8 +207,10 @@ class MeetingOptions(_Strict):
         "name of letters, digits, `-` and `_` (a room never names a path); unset: the folder "
         "itself.",
     )
-    webhook_url: HttpUrl | None = Field(
-        default=None, description="Where the notes are POSTed (JSON), with retries."
+    webhook_url: Annotated[HttpUrl, UrlConstraints(max_length=2048)] | None = Field(
+        default=None,
+        description="Where the notes are POSTed (JSON, signed, with retries): `https://` to a "
+        "public address, or a host the worker allows (`PARLEY_WEBHOOK_ALLOW_HOSTS`).",
     )
     stt: STTStage | None = Field(
         default=None,
@@ -214,8 +225,10 @@ class MeetingOptions(_Strict):
 
 
 class IntakeOptions(_Strict):
-    questions: list[str] = Field(
-        default_factory=list, description="Questions the intake agent walks the caller through."
+    questions: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Questions the intake agent walks the caller through (at most 100).",
     )
 
 

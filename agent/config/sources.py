@@ -30,12 +30,41 @@ class Layer:
     text: str | None
 
 
+MAX_BYTES = 64 * 1024
+"""Room metadata is at most this long: a room config is a few hundred bytes."""
+MAX_DEPTH = 12
+"""Objects and lists nest at most this deep (the schema needs 5)."""
+
+
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests, without recursion (a hostile document could be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                children = node.values() if isinstance(node, dict) else node
+                stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse_layer(layer: Layer) -> JsonObject:
     """The layer's JSON object; empty or absent text is an empty object."""
     if layer.text is None or not layer.text.strip():
         return {}
+    size = len(layer.text.encode())
+    if size > MAX_BYTES:
+        raise ParleyError(
+            ErrorCode.MALFORMED_JSON,
+            "",
+            f"{layer.name} is {size} bytes, more than the {MAX_BYTES} a room config may have: "
+            "send only the fields you change.",
+        )
     try:
         value = json.loads(layer.text)
+    except RecursionError:  # deeper than Python's own parser goes
+        raise _too_deep(layer) from None
     except json.JSONDecodeError as e:
         raise ParleyError(
             ErrorCode.MALFORMED_JSON,
@@ -50,7 +79,17 @@ def parse_layer(layer: Layer) -> JsonObject:
             f"{layer.name} must be a JSON object, not {type(value).__name__}: "
             'send a JSON object such as {"mode":"assistant"}.',
         )
+    if _depth(value) > MAX_DEPTH:
+        raise _too_deep(layer)
     return value
+
+
+def _too_deep(layer: Layer) -> ParleyError:
+    return ParleyError(
+        ErrorCode.MALFORMED_JSON,
+        "",
+        f"{layer.name} nests deeper than {MAX_DEPTH} levels: a room config needs 5.",
+    )
 
 
 def merge(base: JsonObject, override: Mapping[str, Any]) -> JsonObject:

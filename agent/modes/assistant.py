@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from livekit.agents import room_io
+
 from ..config.models import RealtimePipeline, RoomConfig
 from ..pipeline.turns import tuned
 from .backchannel import BackchannelTolerant
+from .chat import bounded_text_input
 from .context import RoomContext
 from .session import open_session, start
 
@@ -36,4 +39,5 @@ class Assistant(BackchannelTolerant):
 
 
 async def run(room: RoomContext) -> None:
-    await start(room, await open_session(room), Assistant(room.config))
+    chat = room_io.RoomOptions(text_input=bounded_text_input())
+    await start(room, await open_session(room), Assistant(room.config), chat)

@@ -66,6 +66,17 @@ def unsupported_report(config: RoomConfig, source: str, target: str, reason: str
     )
 
 
+def refused_report(identity: str, reason: str) -> ErrorReport:
+    """A participant's language the room cannot serve: the others go on."""
+    field = f"participants.{identity}.attributes.{protocol.LANGUAGE}"
+    return ErrorReport(
+        code=ErrorCode.INVALID_VALUE,
+        field=field,
+        message=f"{field} is not served: {reason}; set a language tag the room already uses, "
+        "or ask for a room with fewer languages.",
+    )
+
+
 async def run(room: RoomContext) -> None:
     """The agent stays for the pairs it can serve; each one it cannot is reported."""
     config = room.config
@@ -79,9 +90,13 @@ async def run(room: RoomContext) -> None:
                 captions=CAPTIONS,
             ),
             on_unsupported=lambda s, t, why: room.report(unsupported_report(config, s, t, why)),
+            on_refused=lambda who, why: room.report(refused_report(who, why)),
         )
-        interp.lag.on_add = lambda _: publish(
-            room.room, protocol.INTERPRETER_LAG, interp.lag.summary()
-        )
+
+        def publish_lag() -> None:
+            publish(room.room, protocol.INTERPRETER_LAG, interp.lag.summary())
+
+        interp.lag.on_add = lambda _: publish_lag()
+        interp.lag.on_drop = publish_lag
         await interp.start()
     room.job.add_shutdown_callback(interp.aclose)

@@ -291,7 +291,7 @@ async def test_a_webhook_that_resolves_to_a_private_address_is_not_called(
     sent = next(d for d in report["deliveries"] if d["target"] == "webhook")
     assert (sent["ok"], sent["error"]) == (False, "refused"), report
     assert hook.bodies == []
-    assert "hook" not in json.dumps(report)  # never the URL's path
+    assert "/hook" not in json.dumps(report) and "localhost" not in json.dumps(report)
 
 
 LONG_ANSWER = " ".join(["The budget stays as it is for the next quarter, as agreed."] * 4)

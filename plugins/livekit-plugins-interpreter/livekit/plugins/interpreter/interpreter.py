@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterable, Callable, Mapping
@@ -52,6 +53,17 @@ class InterpreterOptions:
     """Participant identity → language, for participants without a ``language`` attribute."""
     language_attribute: str = "language"
     captions: CaptionAttributes = field(default_factory=CaptionAttributes)
+    max_languages: int = 8
+    """Languages served at once: each pair is checked, and with a speech-to-speech backend
+    each costs a session per speaker. A participant whose language would be one more is
+    refused (``on_refused``)."""
+    max_queued: int = 16
+    """Units waiting on one language's track; past it the oldest is dropped (and counted in
+    the lag summary), so a backlog cannot grow without end."""
+
+
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+"""A BCP-47 tag as a participant may set it (``es``, ``es-MX``, ``zh-Hant-TW``)."""
 
 
 def base_language(tag: str) -> str:
@@ -74,11 +86,16 @@ class Interpreter:
         options: InterpreterOptions | None = None,
         *,
         on_unsupported: Callable[[str, str, str], None] | None = None,
+        on_refused: Callable[[str, str], None] | None = None,
     ) -> None:
-        """``on_unsupported(source, target, reason)`` is told once per pair that cannot work."""
+        """``on_unsupported(source, target, reason)`` is told once per pair that cannot work;
+        ``on_refused(identity, reason)`` once per participant whose language is refused (not
+        a language tag, or one language too many)."""
         self._room, self._backend = room, backend
         self._opts = options or InterpreterOptions()
         self._on_unsupported = on_unsupported
+        self._on_refused = on_refused
+        self._told: set[tuple[str, str]] = set()
         self._speakers: dict[str, _Speaker] = {}
         self._tracks: dict[str, InterpretationTrack] = {}
         self._publishing: dict[str, asyncio.Task[InterpretationTrack]] = {}
@@ -91,11 +108,36 @@ class Interpreter:
 
     # --- who speaks what ---------------------------------------------------------------
 
-    def language_of(self, p: rtc.RemoteParticipant) -> str | None:
+    def _declared(self, p: rtc.RemoteParticipant) -> str | None:
         tag = p.attributes.get(self._opts.language_attribute) or self._opts.languages.get(
             p.identity
         )
-        return base_language(tag) if tag else None
+        if not tag:
+            return None
+        if not LANGUAGE_TAG.match(tag):
+            self._refuse(p.identity, "its language attribute is not a language tag (e.g. es-MX)")
+            return None
+        return base_language(tag)
+
+    def _admitted(self) -> list[str]:
+        """The languages served: the first ``max_languages`` declared, in order of joining."""
+        declared = (self._declared(q) for q in participants.humans(self._room))
+        return list(dict.fromkeys(lang for lang in declared if lang))[: self._opts.max_languages]
+
+    def language_of(self, p: rtc.RemoteParticipant) -> str | None:
+        """The participant's language, if it is a tag and one of the languages served."""
+        language = self._declared(p)
+        if language is None or language in self._admitted():
+            return language
+        self._refuse(p.identity, f"the room serves {self._opts.max_languages} languages at most")
+        return None
+
+    def _refuse(self, identity: str, reason: str) -> None:
+        if (identity, reason) not in self._told:
+            self._told.add((identity, reason))
+            logger.warning("a participant's language is refused: %s", reason)
+            if self._on_refused:
+                self._on_refused(identity, reason)
 
     def targets_for(self, speaker: str, source: str) -> frozenset[str]:
         """Languages other listeners need, except the speaker's own and refused pairs."""
@@ -115,8 +157,9 @@ class Interpreter:
         """Asks the backend about every pair the room needs now, before anyone talks; called
         on every change of who is here and what they speak. The backend may load models to
         answer: that happens off the event loop, which carries everyone's audio."""
-        languages = {lang for p in participants.humans(self._room) if (lang := self.language_of(p))}
-        languages |= {base_language(t) for t in self._opts.languages.values()}
+        expected = [base_language(t) for t in self._opts.languages.values()]
+        admitted = self._admitted()
+        languages = set(list(dict.fromkeys(admitted + expected))[: self._opts.max_languages])
         for source in languages:
             for target in languages - {source}:
                 if (source, target) in self._refused:
@@ -220,7 +263,13 @@ class Interpreter:
                     speech = await asyncio.to_thread(self._backend.tts, language)
                     rate = speech.sample_rate
                 track = InterpretationTrack(
-                    self._room, language, speech, rate, self._caption_translation
+                    self._room,
+                    language,
+                    speech,
+                    rate,
+                    self._caption_translation,
+                    max_queued=self._opts.max_queued,
+                    on_drop=lambda _: self.lag.drop(),
                 )
                 await track.publish()
                 self._tracks[language] = track
@@ -328,6 +377,9 @@ class Interpreter:
                 targets = self.targets_for(identity, language)
                 for target in targets - sessions.keys() - opening.keys():
                     opening[target] = asyncio.create_task(open_session(target))
+                for target in sessions.keys() - targets:  # nobody listens in it any more
+                    opening.pop(target, None)
+                    self._tasks.create_task(sessions.pop(target).aclose())
                 for target, session in sessions.items():
                     if target in targets:
                         session.push_audio(event.frame)

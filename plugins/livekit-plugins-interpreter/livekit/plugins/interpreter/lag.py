@@ -26,6 +26,8 @@ class UtteranceLag(BaseModel):
 
 class LagSummary(BaseModel):
     utterances: int
+    dropped: int = 0
+    """Units dropped because a language's track fell too far behind."""
     start_p50_s: float | None
     start_p95_s: float | None
     end_p50_s: float | None
@@ -44,11 +46,18 @@ class LagRecorder:
         self.utterances: list[UtteranceLag] = []
         self.on_add: Callable[[UtteranceLag], None] | None = None
         """Told of each measurement, e.g. to publish the running summary."""
+        self.dropped = 0
+        self.on_drop: Callable[[], None] | None = None
 
     def add(self, lag: UtteranceLag) -> None:
         self.utterances.append(lag)
         if self.on_add is not None:
             self.on_add(lag)
+
+    def drop(self) -> None:
+        self.dropped += 1
+        if self.on_drop is not None:
+            self.on_drop()
 
     def summary(self) -> LagSummary:
         def values(name: str) -> list[float]:
@@ -56,6 +65,7 @@ class LagRecorder:
 
         return LagSummary(
             utterances=len(self.utterances),
+            dropped=self.dropped,
             start_p50_s=_p50(values("start_s")),
             start_p95_s=percentile(values("start_s"), 0.95),
             end_p50_s=_p50(values("end_s")),

@@ -45,7 +45,7 @@ class Unit:
 
 
 class InterpretationTrack:
-    """Speaks every unit queued for one language, one after the other, never dropping one."""
+    """Speaks the units queued for one language, one after the other."""
 
     def __init__(
         self,
@@ -54,6 +54,9 @@ class InterpretationTrack:
         speech: tts.TTS[Any] | None,
         sample_rate: int,
         on_spoken: Callable[[Unit, str], Awaitable[None]],
+        *,
+        max_queued: int = 16,
+        on_drop: Callable[[Unit], None] | None = None,
     ) -> None:
         """``speech`` voices text units; without it (speech-to-speech) units bring their own
         audio. Either way it arrives at ``sample_rate``."""
@@ -62,6 +65,7 @@ class InterpretationTrack:
         self._room, self._tts, self._on_spoken = room, speech, on_spoken
         self._source = rtc.AudioSource(sample_rate, 1)
         self._queue: asyncio.Queue[Unit] = asyncio.Queue()
+        self._max_queued, self._on_drop = max_queued, on_drop
         self._task: asyncio.Task[None] | None = None
         self.sid = ""
 
@@ -73,6 +77,15 @@ class InterpretationTrack:
         self._task = asyncio.create_task(self._play(), name=f"play {self.name}")
 
     def enqueue(self, unit: Unit) -> None:
+        """Queues ``unit``; with the queue full, the oldest waiting unit is dropped instead
+        of letting the track fall ever further behind."""
+        if self._queue.qsize() >= self._max_queued:
+            oldest = self._queue.get_nowait()
+            if not oldest.played.done():
+                oldest.played.set_result(None)
+            logger.warning("interpretation into %s is behind: a unit was dropped", self.language)
+            if self._on_drop:
+                self._on_drop(oldest)
         self._queue.put_nowait(unit)
 
     async def _play(self) -> None:

@@ -14,7 +14,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from livekit.agents.types import (
     TOPIC_TRANSCRIPTION,
 )
 from livekit.plugins import participants
+from livekit.plugins.participants import ChatGate
 from livekit.plugins.webhook import Delivery, WebhookPolicy
 from pydantic import BaseModel
 
@@ -55,6 +56,8 @@ class MeetingOptions:
     webhook_url: str | None = None
     webhook: WebhookPolicy | None = None
     """How the webhook is called (signing secret, allowed hosts); required with a URL."""
+    chat: ChatGate = field(default_factory=ChatGate)
+    """How long and how often each participant's chat messages may be."""
     summary_interval_s: float = 60.0
     """Summaries asked for (chat or voice) closer together than this are not written again:
     each one is a notes run and a webhook call."""
@@ -190,6 +193,12 @@ class MeetingAssistant:
             text = (await reader.read_all()).strip()
             p = self._room.remote_participants.get(identity)
             if not text or p is None or participants.is_agent(p):
+                return
+            if not self._opts.chat.admits(identity, text):
+                logger.info(
+                    "chat message dropped (too long or too soon): %d so far",
+                    self._opts.chat.dropped,
+                )
                 return
             now = time.time()
             line = Line(

@@ -5,6 +5,7 @@ measured. Shared by the interpreter and meeting-assistant plugins."""
 from livekit.agents import Plugin
 
 from .files import append_private, private_dir, room_file_stem, write_private
+from .gate import ChatGate
 from .listener import hear
 from .log import logger
 from .roster import humans, is_agent
@@ -12,6 +13,7 @@ from .stats import percentile
 from .version import __version__
 
 __all__ = [
+    "ChatGate",
     "__version__",
     "append_private",
     "hear",
