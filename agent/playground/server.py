@@ -20,6 +20,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import get_args
 
@@ -31,6 +32,7 @@ from ..config.models import TURN_PRESETS
 from ..privacy import drop_personal_data, pseudonym
 from ..rooms import create_room, dispatch, room_exists, token
 from ..settings import DEFAULT_AGENT_NAME, load_env_files
+from .guard import Guard
 from .request import LANGUAGES, PIPELINE_LABELS, PageMode, RequestError, parse_join
 
 logger = logging.getLogger("parley.playground")
@@ -58,10 +60,23 @@ class LiveKit:
         )
 
 
+TOKEN_TTL = timedelta(minutes=30)
+"""Long enough to join: once in, the LiveKit server refreshes a participant's token."""
+MAX_ROOMS = 10_000
+"""Rooms remembered as this playground's own (the oldest are forgotten first)."""
+
+
+LIVEKIT = web.AppKey("livekit", LiveKit)
+ROOMS = web.AppKey("rooms", dict[str, None])
+"""The rooms this playground opened, oldest first."""
+JOIN_ANY_ROOM = web.AppKey("join_any_room", bool)
+
+
 def _identity(name: str) -> str:
-    """Unique per join, so two tabs with the same name are two participants."""
+    """Unique per join (64 random bits), so two tabs with the same name are two participants
+    and nobody can guess another's identity."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "guest"
-    return f"{slug}-{secrets.token_hex(2)}"
+    return f"{slug}-{secrets.token_hex(8)}"
 
 
 async def options(_: web.Request) -> web.Response:
@@ -77,7 +92,7 @@ async def options(_: web.Request) -> web.Response:
 
 
 async def join(request: web.Request) -> web.Response:
-    lk: LiveKit = request.app["livekit"]
+    lk = request.app[LIVEKIT]
     try:
         try:
             body = await request.json()
@@ -87,6 +102,12 @@ async def join(request: web.Request) -> web.Response:
     except RequestError as e:
         return web.json_response(e.to_json(), status=400)
     config = req.room_config()
+    ours = request.app[ROOMS]
+    if req.room and req.room not in ours and not request.app[JOIN_ANY_ROOM]:
+        error = RequestError(
+            "room", "join a room this playground opened (its share link), or leave room empty"
+        )
+        return web.json_response(error.to_json(), status=403)
     try:
         if req.room and await room_exists(lk.url, lk.api_key, lk.api_secret, req.room):
             room, opened = req.room, False  # a second participant: the agent is already there
@@ -96,6 +117,9 @@ async def join(request: web.Request) -> web.Response:
             await dispatch(
                 lk.url, lk.api_key, lk.api_secret, room, lk.agent_name, json.dumps(config)
             )
+            ours[room] = None
+            if len(ours) > MAX_ROOMS:
+                del ours[next(iter(ours))]
     except (api.TwirpError, OSError) as e:
         logger.warning("cannot open a room on %s: %s", lk.url, e)
         message = f"the LiveKit server at {lk.url} refused or did not answer: is it running?"
@@ -108,6 +132,7 @@ async def join(request: web.Request) -> web.Response:
         identity,
         {"language": req.language},
         name=req.name,
+        ttl=TOKEN_TTL,
     )
     logger.info(
         "playground join: room %s, %s, opened=%s", pseudonym(room), pseudonym(identity), opened
@@ -147,9 +172,15 @@ async def _index(_: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html")
 
 
-def create_app(livekit: LiveKit) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_no_stack_traces])
-    app["livekit"] = livekit
+def create_app(livekit: LiveKit, guard: Guard, *, join_any_room: bool = False) -> web.Application:
+    """``join_any_room``: let the page join rooms it did not open (a deployment that lists
+    its own rooms); by default only its own."""
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[_no_stack_traces, guard.middleware]
+    )
+    app[LIVEKIT] = livekit
+    app[ROOMS] = {}
+    app[JOIN_ANY_ROOM] = join_any_room
     app.router.add_get("/", _index)
     app.router.add_get("/api/options", options)
     app.router.add_post("/api/join", join)
@@ -172,5 +203,10 @@ def main(argv: list[str]) -> int:
         f"playground: http://{args.host}:{args.port}/ (LiveKit {lk.url}; page {WEB_DIR})",
         flush=True,
     )
-    web.run_app(create_app(lk), host=args.host, port=args.port, print=None)
+    extra = os.environ.get("PARLEY_PLAYGROUND_HOSTS") or ""
+    guard = Guard.for_address(args.host, args.port, (h.strip() for h in extra.split(",") if h))
+    join_any = os.environ.get("PARLEY_PLAYGROUND_JOIN_ANY_ROOM") == "1"
+    web.run_app(
+        create_app(lk, guard, join_any_room=join_any), host=args.host, port=args.port, print=None
+    )
     return 0

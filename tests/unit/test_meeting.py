@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from livekit.plugins import meeting_assistant as ma
@@ -114,3 +116,15 @@ def test_room_names_never_share_a_file_across_rooms(name: str) -> None:
     assert len(stems) == 2
     for stem in stems:
         assert "/" not in stem and not stem.startswith(".") and ".." not in stem
+
+
+async def test_a_participant_who_renames_keeps_the_name_shown_at_join() -> None:
+    room: Any = SimpleNamespace(remote_participants={})
+    assistant = ma.MeetingAssistant(
+        room, stt_factory=lambda: None, notes_llm=None, session=None,  # type: ignore[arg-type, return-value]
+        options=ma.MeetingOptions(directory=Path("unused")),
+    )  # fmt: skip
+    mallory: Any = SimpleNamespace(identity="mallory-1f2e", name="Mallory")
+    assert assistant.name_of(mallory) == "Mallory"
+    mallory.name = "Dr. Alice (host)"
+    assert assistant.name_of(mallory) == "Mallory"

@@ -113,6 +113,7 @@ class MeetingAssistant:
         self._notes_lock = asyncio.Lock()
         self._finished: Notes | None = None
         self._stem = ""
+        self._names: dict[str, str] = {}
         self._last_summary = -float("inf")
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -145,6 +146,11 @@ class MeetingAssistant:
         with contextlib.suppress(ValueError):
             self._room.unregister_text_stream_handler(TOPIC_CHAT)
 
+    def name_of(self, p: rtc.RemoteParticipant) -> str:
+        """The name a participant had when first seen: lines are attributed by identity, and
+        renaming oneself later cannot put words under another's name."""
+        return self._names.setdefault(p.identity, p.name or p.identity)
+
     # --- hearing -------------------------------------------------------------------------
 
     def _on_track(
@@ -156,7 +162,7 @@ class MeetingAssistant:
             or p.identity in self._speakers
         ):
             return
-        name = p.name or p.identity
+        name = self.name_of(p)
         task = asyncio.create_task(self._hear(p.identity, track), name=f"hear {p.identity}")
         self._speakers[p.identity] = _Speaker(task, name)
         task.add_done_callback(lambda _: self._speakers.pop(p.identity, None))
@@ -204,7 +210,7 @@ class MeetingAssistant:
             line = Line(
                 seq=self.transcript.next_seq,
                 speaker=identity,
-                name=p.name or identity,
+                name=self.name_of(p),
                 start=now,
                 end=now,
                 text=text,
