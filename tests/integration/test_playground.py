@@ -50,11 +50,11 @@ def playground(
     page.stop()
 
 
-def microphone(tmp_path: Path, clips: list[str], name: str) -> Path:
-    """A WAV for Chromium's fake microphone: 1 s of quiet, the recordings, 4 s of quiet
-    (played once, from when the page opens the microphone)."""
+def microphone(tmp_path: Path, clips: list[str], name: str, lead_s: float = 1.0) -> Path:
+    """A WAV for Chromium's fake microphone: ``lead_s`` of quiet, the recordings, 4 s of
+    quiet (played once, from when the page opens the microphone)."""
     rate = 48_000
-    parts = [np.zeros(rate, dtype=np.int16)]
+    parts = [np.zeros(int(rate * lead_s), dtype=np.int16)]
     for c in clips:
         samples, r = read_wav(clip(c).read_bytes())
         parts += [resample(samples, r, rate), np.zeros(rate // 2, dtype=np.int16)]
@@ -145,7 +145,9 @@ def spanish_of(state: dict[str, Any]) -> str:
 async def test_second_page_hears_the_interpretation(
     playground: PlaygroundProcess, tmp_path: Path
 ) -> None:
-    speech = microphone(tmp_path, ["conf-onlyperson"], "speaker")
+    # The interpreter translates only for listeners already in the room, and the speaker's
+    # microphone opens as soon as the agent publishes: the listener has 8 s to join first.
+    speech = microphone(tmp_path, ["conf-onlyperson"], "speaker", lead_s=8.0)
     async with chromium(speech) as speaker_browser, chromium(None) as listener_browser:
         speaker = await speaker_browser.new_page()
         await join(speaker, playground.url, name="Ann", mode="interpreter", pipeline="offline")
