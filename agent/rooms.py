@@ -44,6 +44,12 @@ async def create_room(
         await lk.room.create_room(api.CreateRoomRequest(name=room, metadata=room_metadata))
 
 
+async def delete_room(url: str, api_key: str, api_secret: str, room: str) -> None:
+    """Ends the room for everyone in it."""
+    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+        await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
 async def room_exists(url: str, api_key: str, api_secret: str, room: str) -> bool:
     async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
         listed = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))

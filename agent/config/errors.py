@@ -38,9 +38,9 @@ MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.PROVIDER_ERROR: "the provider (or a plugin) rejected the session or its options, "
     "or failed unrecoverably mid-session",
     ErrorCode.MODE_UNAVAILABLE: "a mode of the schema not implemented yet",
-    ErrorCode.MODEL_UNAVAILABLE: "an offline model path that does not exist, a corrupted model "
-    "file, or a language with no offline STT or TTS voice (the message says what to install "
-    "or where to put the file)",
+    ErrorCode.MODEL_UNAVAILABLE: "an offline model name with no file in the worker's models "
+    "directory, a corrupted model file, or a language with no offline STT or TTS voice (the "
+    "message says what to install)",
     ErrorCode.UNSUPPORTED_LANGUAGE_PAIR: "interpreter: a speaker/listener pair the pipeline "
     "cannot translate (the agent stays for the others)",
     ErrorCode.INTERNAL_ERROR: "a bug: the worker log has the traceback",

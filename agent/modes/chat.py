@@ -11,8 +11,8 @@ from livekit.plugins.participants import ChatGate
 logger = logging.getLogger("parley")
 
 
-def bounded_text_input(gate: ChatGate | None = None) -> room_io.TextInputOptions:
-    gate = gate or ChatGate()
+def bounded_text_input() -> room_io.TextInputOptions:
+    gate = ChatGate()
     answer = room_io.TextInputOptions().text_input_cb  # livekit-agents' own handling
 
     async def on_text(session: AgentSession[None], ev: room_io.TextInputEvent) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from livekit import api
 
 from agent import protocol
 from agent.rooms import create_room, dispatch, token
@@ -56,12 +55,6 @@ async def room_with(
     finally:
         for participant in joined.values():
             await participant.leave()
-
-
-async def delete_room(server: LiveKitServer, name: str) -> None:
-    """Ends the room for everyone in it (as an operator or LiveKit's API would)."""
-    async with api.LiveKitAPI(server.url.replace("ws", "http", 1), API_KEY, API_SECRET) as lk:
-        await lk.room.delete_room(api.DeleteRoomRequest(room=name))
 
 
 @asynccontextmanager

@@ -20,12 +20,12 @@ from livekit.plugins import webhook
 
 from agent.protocol import MEETING_NOTES as NOTES_TOPIC
 from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
-from agent.rooms import dispatch
+from agent.rooms import delete_room, dispatch
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
-from stack.rooms import delete_room, room_with
+from stack.rooms import room_with
 from stack.webhook import Receiver, receiving
 from stack.worker import WEBHOOK_SECRET, WorkerProcess
 
@@ -255,7 +255,7 @@ async def test_a_new_room_of_the_same_name_starts_afresh(
         await say_and_wait_line(first, "alice", clip("conf-onlyperson"))
         await first["alice"].leave()
         await wait_for(lambda: first_hook.bodies, "meeting A's final notes")
-    await delete_room(livekit_server, name)
+    await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
     fakes.reset()
     async with meeting_room(livekit_server, worker, folder, {"alice": {}}, [200], "", name) as (
         hook,
