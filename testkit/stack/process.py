@@ -15,10 +15,26 @@ ROOT = Path(__file__).resolve().parents[2]
 """The Parley checkout this kit runs (it is installed editable from ``testkit/``)."""
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports nothing uses on any address (the probing sockets stay open
+    until all are picked, so two picks cannot be one port). Free on every address, not only
+    127.0.0.1: livekit-agents binds its metrics server to all of them. The sockets only
+    probe; they never listen."""
+    probes = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET6)
+            probes.append(s)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", 0))
+        return [int(s.getsockname()[1]) for s in probes]
+    finally:
+        for s in probes:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

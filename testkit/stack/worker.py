@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from agent.privacy import pseudonym
 
-from .process import ManagedProcess, free_port
+from .process import ManagedProcess, free_ports
 
 if TYPE_CHECKING:
     from .fakes import FakeProviders
@@ -98,8 +98,8 @@ def start_worker(
 ) -> WorkerProcess:
     """Starts the worker (``python -m <module> <command>``: Parley's, or a bench's bare
     livekit-agents worker) and waits until it has registered with the server (health OK)."""
-    port = http_port or free_port()
-    metrics_port = free_port()
+    health, metrics_port = free_ports(2)  # two ports, never the same one
+    port = http_port or health
     process = ManagedProcess(
         f"worker {agent_name}",
         [sys.executable, "-u", "-m", module, command],
