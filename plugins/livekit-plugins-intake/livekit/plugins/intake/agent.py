@@ -1,0 +1,154 @@
+"""The intake as a livekit-agents ``Agent``. Two ways to listen, one engine:
+
+- ``use_model=True``: the language model phrases the questions and hands each answer to the
+  engine with the ``record_answer`` tool; the tool's result says whether it was accepted and
+  what to ask next.
+- ``use_model=False`` (a small model that cannot call tools): the agent says the engine's
+  questions as written and the engine parses each user turn; the model is never asked.
+
+Either way every final transcript of the caller is screened for red flags first: a rule that
+fires interrupts whatever is being said, the safety message is spoken, and the call ends
+(``on_end``) or goes to a person (``on_red_flag`` decides)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from livekit.agents import Agent, AgentSession, llm
+from livekit.agents.llm import ChatContext, ChatMessage, StopResponse, ToolResult, function_tool
+from livekit.agents.voice.events import UserInputTranscribedEvent
+
+from .engine import CONFIRMED, CONSENT, IntakeEngine, IntakeRecord, Reply
+from .log import logger
+from .redflags import RedFlag
+
+INSTRUCTIONS = (
+    "You are an automated intake assistant for a clinic, not a person, and you say so. You "
+    "talk a patient through a questionnaire before their visit, in the language with code "
+    "{language}. Never give medical advice or a diagnosis. After each answer, call "
+    "record_answer with the item id and the answer as the patient said it (or as a plain "
+    "value: yes, no, a number, a date as YYYY-MM-DD, an option). Use the item id "
+    f"'{CONSENT}' for the consent question and '{CONFIRMED}' when the patient says whether "
+    "the read-back is correct; when they want to change an answer, call record_answer for "
+    "that item with the new value. The tool's result tells you whether the answer was "
+    "accepted and what to ask next: ask exactly that, briefly. Items: {items}."
+)
+
+
+@dataclass
+class Hooks:
+    """What the host does with the intake's events; each is called on the event loop."""
+
+    on_change: Callable[[IntakeRecord], None] = lambda _: None
+    """The record changed (an answer, a status): publish it, store it."""
+    on_red_flag: Callable[[RedFlag], None] = lambda _: None
+    """A rule fired; the safety message is being spoken."""
+    on_end: Callable[[IntakeRecord], None] = lambda _: None
+    """The last words were spoken (complete, declined or escalated): end or hand over."""
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class IntakeAgent(Agent):
+    def __init__(
+        self,
+        engine: IntakeEngine,
+        *,
+        use_model: bool,
+        hooks: Hooks | None = None,
+        instructions: str | None = None,
+    ) -> None:
+        items = ", ".join(f"{i.id} ({i.type})" for i in engine.questionnaire.items)
+        super().__init__(
+            instructions=instructions
+            or INSTRUCTIONS.format(language=engine.language, items=items),
+            tools=[self.record_answer] if use_model else [],
+        )
+        self.engine = engine
+        self.use_model = use_model
+        self.hooks = hooks or Hooks()
+        self._published = 0.0
+        self._ending = False
+
+    async def on_enter(self) -> None:
+        self.session.on("user_input_transcribed", self._on_transcribed)
+        self._changed()
+        self._speak(self.engine.prompt())
+
+    # --- red flags -------------------------------------------------------------------------
+
+    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        if ev.is_final and (flag := self.engine.screen(ev.transcript)) is not None:
+            self._escalate(flag)
+
+    def _escalate(self, flag: RedFlag) -> None:
+        logger.warning("red flag %s fired (%s)", flag.rule, flag.source)
+        self.session.interrupt(force=True)
+        self._changed()
+        self.hooks.on_red_flag(flag)
+        self._speak(self.engine.safety_message, ends=True)
+
+    # --- listening -------------------------------------------------------------------------
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
+        if self.engine.step == "ended":
+            raise StopResponse()  # escalated or finished: nothing more is said
+        if self.use_model:
+            return
+        self._follow(self.engine.hear(new_message.text_content or ""))
+        raise StopResponse()
+
+    @function_tool()
+    async def record_answer(self, item: str, value: str) -> ToolResult | None:
+        """Records the patient's answer to one questionnaire item.
+
+        Args:
+            item: The item id (or "consent", or "confirmed" for the read-back).
+            value: The answer, as the patient said it or as a plain value.
+        """
+        reply = self.engine.answer(item, value)
+        if reply.ends:
+            self._follow(reply)
+            return ToolResult("The agent says the final words itself.", reply_required=False)
+        self._changed()
+        verdict = "Accepted." if reply.accepted else "Not accepted."
+        return ToolResult(f"{verdict} Now say: {reply.say}")
+
+    def _follow(self, reply: Reply) -> None:
+        if reply.red_flag is not None:
+            self._escalate(reply.red_flag)
+            return
+        self._changed()
+        self._speak(reply.say, ends=reply.ends)
+
+    # --- speaking and the record -----------------------------------------------------------
+
+    def _speak(self, text: str, *, ends: bool = False) -> None:
+        """Says ``text`` as written: through the TTS, or a realtime model told the words."""
+        if self._ending or not text:
+            return
+        session: AgentSession[None] = self.session
+        if session.tts is not None or not isinstance(session.llm, llm.RealtimeModel):
+            handle = session.say(text, allow_interruptions=not ends)
+        else:
+            handle = session.generate_reply(
+                instructions=f"Say exactly this, word for word, and nothing else: {text}",
+                allow_interruptions=not ends,
+            )
+        if ends:
+            self._ending = True
+            handle.add_done_callback(lambda _: self._end())
+
+    def _end(self) -> None:
+        if not self.engine.ended:
+            self.engine.end()
+        self._changed()
+        self.hooks.on_end(self.engine.record())
+        self.hooks.ended.set()
+
+    def _changed(self) -> None:
+        record = self.engine.record()
+        if record.updated != self._published:
+            self._published = record.updated
+            self.hooks.on_change(record)
