@@ -75,6 +75,19 @@ MEETING = _name(
     Kind.AGENT_ATTRIBUTE,
     "Meeting: line count, transcript delay and where the latest notes went, as JSON.",
 )
+INTAKE = _name(
+    "intake",
+    "parley.intake",
+    Kind.AGENT_ATTRIBUTE,
+    "Intake: status, items answered and missing, and where the record went, as JSON (no answers).",
+)
+INTAKE_ESCALATION = _name(
+    "intake_escalation",
+    "parley.intake.escalation",
+    Kind.AGENT_ATTRIBUTE,
+    "Intake: the id of the red-flag rule that fired (never the caller's words); unset until "
+    "one fires.",
+)
 AGENT_STATE = _name(
     "agent_state",
     ATTRIBUTE_AGENT_STATE,
@@ -101,6 +114,15 @@ MEETING_NOTES = _name(
     "parley.meeting.notes",
     Kind.TOPIC,
     "Meeting: the notes (summary, decisions, action items) as JSON.",
+)
+INTAKE_RECORD = _name(
+    "intake_record",
+    "parley.intake.record",
+    Kind.TOPIC,
+    "Intake: the record as JSON each time it changes: `status` (`in_progress`, `complete`, "
+    "`partial`, `escalated`), `answers` by item id, `missing`, `escalation`, and the FHIR "
+    "R4 `QuestionnaireResponse` under `fhir`. Health data: every participant of the room "
+    "receives it.",
 )
 TRANSCRIPTION = _name(
     "transcription",

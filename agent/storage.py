@@ -20,7 +20,7 @@ FOLDER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 """What a room may name as its own sub-folder: one plain name, no separators, no dots."""
 
 
-WRITTEN = ("meetings", "reports")
+WRITTEN = ("meetings", "reports", "intake")
 """The folders of the data directory Parley writes what rooms said into (models are not)."""
 
 

@@ -18,7 +18,6 @@ class ErrorCode(StrEnum):
     MISSING_CREDENTIALS = "missing_credentials"
     PROVIDER_UNREACHABLE = "provider_unreachable"
     PROVIDER_ERROR = "provider_error"
-    MODE_UNAVAILABLE = "mode_unavailable"
     MODEL_UNAVAILABLE = "model_unavailable"
     UNSUPPORTED_LANGUAGE_PAIR = "unsupported_language_pair"
     INTERNAL_ERROR = "internal_error"
@@ -37,7 +36,6 @@ MEANINGS: dict[ErrorCode, str] = {
     "env var)",
     ErrorCode.PROVIDER_ERROR: "the provider (or a plugin) rejected the session or its options, "
     "or failed unrecoverably mid-session",
-    ErrorCode.MODE_UNAVAILABLE: "a mode of the schema not implemented yet",
     ErrorCode.MODEL_UNAVAILABLE: "an offline model name with no file in the worker's models "
     "directory, a corrupted model file, or a language with no offline STT or TTS voice (the "
     "message says what to install)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
+from livekit.plugins import intake
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from ..storage import FOLDER_NAME
@@ -190,6 +191,9 @@ class InterpreterOptions(_Strict):
     )
 
 
+WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2048)]
+
+
 class MeetingOptions(_Strict):
     wake_name: str = Field(
         default="Parley",
@@ -207,7 +211,7 @@ class MeetingOptions(_Strict):
         "name of letters, digits, `-` and `_` (a room never names a path); unset: the folder "
         "itself.",
     )
-    webhook_url: Annotated[HttpUrl, UrlConstraints(max_length=2048)] | None = Field(
+    webhook_url: WebhookUrl | None = Field(
         default=None,
         description="Where the notes are POSTed (JSON, signed, with retries): `https://` to a "
         "public address, or a host the worker allows (`PARLEY_WEBHOOK_ALLOW_HOSTS`).",
@@ -224,11 +228,49 @@ class MeetingOptions(_Strict):
     )
 
 
+QuestionnaireName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="`previsit` (packaged, English and Spanish) or the name of a questionnaire "
+        "the worker keeps as `$PARLEY_DATA_DIR/questionnaires/<name>.json`.",
+    ),
+]
+
+
 class IntakeOptions(_Strict):
-    questions: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=list,
-        max_length=100,
-        description="Questions the intake agent walks the caller through (at most 100).",
+    questionnaire: intake.Questionnaire | QuestionnaireName = Field(
+        default="previsit",
+        description="The questionnaire: inline (see docs/intake.md) or a name the worker knows.",
+    )
+    safety_message: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1_000,
+        description="Said the moment a red flag fires; default: the questionnaire's, else the "
+        "plugin's (call emergency services) in the call's language.",
+    )
+    webhook_url: WebhookUrl | None = Field(
+        default=None,
+        description="Where the record and escalations are POSTed (JSON, signed, retried, "
+        "idempotent): `https://` to a public address, or a host the worker allows.",
+    )
+    transfer_to: str | None = Field(
+        default=None,
+        pattern=r"^(tel:\+[0-9]{6,15}|sip:[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253})$",
+        description="After a red flag, hand the caller to this person (`tel:+...` or "
+        "`sip:user@host`) instead of ending the call; phone calls only.",
+    )
+    keep_transcript: bool = Field(
+        default=False,
+        description="Also keep the call's transcript in `$PARLEY_DATA_DIR/intake`; off: only "
+        "the record is kept.",
+    )
+    model_asks: bool | None = Field(
+        default=None,
+        description="Whether the language model phrases the questions and records answers "
+        "through a tool; unset: yes, except with an `offline` language model, where the "
+        "questions are asked as written and the answers parsed by the engine.",
     )
 
 

@@ -1,15 +1,213 @@
-"""The intake mode: registered, not built yet; a room that asks for it is told so."""
+"""The intake mode: Parley's room config → the livekit-plugins-intake plugin.
+
+The plugin's engine owns the questionnaire; this module decides where its record goes: a
+private file under ``$PARLEY_DATA_DIR/intake`` on every change (so a call that drops or a job
+that dies leaves what was answered), the ``parley.intake.record`` topic, and the clinic's
+webhook (the final record, and an escalation the moment a red flag fires). A caller who
+refuses consent leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from livekit.agents import room_io
+from livekit.agents.voice.events import ConversationItemAddedEvent
+from livekit.plugins import intake, participants, webhook
+from pydantic import BaseModel, ValidationError
+
+from .. import protocol
+from ..background import spawn
 from ..config.errors import ErrorCode, ParleyError
+from ..config.models import CascadePipeline, RoomConfig
+from ..reports.publish import publish
+from ..settings import WorkerSettings
+from .chat import bounded_text_input
 from .context import RoomContext
+from .outputs import webhook_policy, writable_folder
+from .session import open_session, start
+
+logger = logging.getLogger("parley")
+
+END_GRACE_S = 1.0
+"""After the last words, before the agent leaves: the caller hears them to the end."""
+
+
+class IntakeReport(BaseModel):
+    """The ``parley.intake`` attribute: numbers and statuses, never an answer."""
+
+    status: intake.Status
+    answered: int
+    missing: int
+    escalation: str | None
+    deliveries: list[webhook.Delivery]
+
+
+def questionnaire_of(config: RoomConfig, settings: WorkerSettings) -> intake.Questionnaire:
+    chosen = config.intake.questionnaire
+    if isinstance(chosen, intake.Questionnaire):
+        found = chosen
+    elif chosen == "previsit":
+        found = intake.example_questionnaire()
+    else:
+        path = settings.data_dir / "questionnaires" / f"{chosen}.json"
+        try:
+            found = intake.Questionnaire.model_validate_json(path.read_bytes())
+        except OSError:
+            raise ParleyError(
+                ErrorCode.INVALID_VALUE,
+                "intake.questionnaire",
+                f"the worker knows no questionnaire {chosen!r}: use `previsit`, a name the "
+                "operator installed, or an inline questionnaire.",
+            ) from None
+        except ValidationError as e:
+            logger.warning("questionnaire %s is not valid: %s", chosen, e)
+            raise ParleyError(
+                ErrorCode.INTERNAL_ERROR,
+                "intake.questionnaire",
+                f"the worker's questionnaire {chosen!r} is not valid: the worker log says why.",
+            ) from None
+    if config.language not in found.languages:
+        raise ParleyError(
+            ErrorCode.INVALID_VALUE,
+            "language",
+            f"the questionnaire is written in {', '.join(found.languages)}, not "
+            f"{config.language!r}: set language to one of them.",
+        )
+    return found
+
+
+def model_asks(config: RoomConfig) -> bool:
+    """A 135M offline model cannot call tools reliably: the engine asks and parses."""
+    if config.intake.model_asks is not None:
+        return config.intake.model_asks
+    p = config.pipeline
+    return not (isinstance(p, CascadePipeline) and p.llm.provider == "offline")
+
+
+class Outputs:
+    """Where one call's record goes, each time it changes."""
+
+    def __init__(self, room: RoomContext, questionnaire: intake.Questionnaire) -> None:
+        self._room = room
+        self._questionnaire = questionnaire
+        folder = writable_folder(room.settings.data_dir / "intake", "intake records")
+        self._stem = folder / f"{room.file_stem}-{room.job.job.id}"
+        url = room.config.intake.webhook_url
+        self._url = str(url) if url else None
+        self._policy = webhook_policy(room.settings, self._url, "intake.webhook_url")
+        self._deliveries: list[webhook.Delivery] = []
+        self._latest: intake.IntakeRecord | None = None
+        self.delivered = asyncio.Event()
+
+    def _path(self, suffix: str) -> Path:
+        return self._stem.with_name(f"{self._stem.name}.{suffix}")
+
+    def document(self, record: intake.IntakeRecord) -> dict[str, Any]:
+        fhir = intake.fhir.response(self._questionnaire, record)
+        return {**record.model_dump(mode="json"), "fhir": fhir.model_dump(mode="json")}
+
+    def changed(self, record: intake.IntakeRecord) -> None:
+        if record.consent is not True and record.escalation is None:
+            return  # nothing is kept without consent; an escalation is kept regardless
+        self._latest = record
+        text = json.dumps(self.document(record))
+        participants.write_private(self._path("intake.json"), text)
+        room = self._room.room
+        if room.isconnected():
+            spawn(room.local_participant.send_text(text, topic=protocol.INTAKE_RECORD))
+        self._report()
+
+    def escalated(self, flag: intake.RedFlag) -> None:
+        room = self._room.room
+        if room.isconnected():
+            spawn(room.local_participant.set_attributes({protocol.INTAKE_ESCALATION: flag.rule}))
+        self._post({"event": "intake.escalation", "rule": flag.rule, "source": flag.source})
+
+    async def finish(self) -> None:
+        """The final record to the webhook, once: the FHIR documents with it."""
+        if self._latest is None or self.delivered.is_set():
+            return
+        self.delivered.set()
+        fhir_questionnaire = intake.fhir.questionnaire(self._questionnaire, self._latest.language)
+        participants.write_private(
+            self._path("questionnaire.json"), fhir_questionnaire.model_dump_json()
+        )
+        payload = {
+            "event": "intake.record",
+            "record": self.document(self._latest),
+            "questionnaire": fhir_questionnaire.model_dump(mode="json"),
+        }
+        await self._deliver(payload)
+
+    def _post(self, payload: dict[str, Any]) -> None:
+        spawn(self._deliver(payload))
+
+    async def _deliver(self, payload: dict[str, Any]) -> None:
+        if self._url is None or self._policy is None:
+            return
+        payload = {**payload, "session": self._room.job.job.id}
+        self._deliveries.append(await webhook.post(self._url, payload, self._policy))
+        self._report()
+
+    def _report(self) -> None:
+        if self._latest is None:
+            return
+        report = IntakeReport(
+            status=self._latest.status,
+            answered=len(self._latest.answers),
+            missing=len(self._latest.missing),
+            escalation=self._latest.escalation.rule if self._latest.escalation else None,
+            deliveries=self._deliveries,
+        )
+        publish(self._room.room, protocol.INTAKE, report)
+
+    def keep_transcript(self, ev: ConversationItemAddedEvent) -> None:
+        text = getattr(ev.item, "text_content", None)
+        if text:
+            line = json.dumps({"role": getattr(ev.item, "role", ""), "text": text})
+            participants.append_private(self._path("transcript.jsonl"), line)
 
 
 async def run(room: RoomContext) -> None:
-    raise ParleyError(
-        ErrorCode.MODE_UNAVAILABLE,
-        "mode",
-        "mode 'intake' is not available in this version of Parley yet: use assistant, "
-        "interpreter or meeting.",
+    config = room.config
+    questionnaire = questionnaire_of(config, room.settings)
+    outputs = Outputs(room, questionnaire)
+    session = await open_session(room)
+    engine = intake.IntakeEngine(
+        questionnaire, config.language, safety_message=config.intake.safety_message
     )
+
+    async def end(record: intake.IntakeRecord) -> None:
+        await outputs.finish()
+        if record.status is intake.Status.ESCALATED and config.intake.transfer_to:
+            # Handing a phone caller to a person needs SIP (the phone issue): until then the
+            # call ends after the safety message, as it does without transfer_to.
+            logger.info("intake: transfer to a person is not available yet; ending the call")
+        await asyncio.sleep(END_GRACE_S)
+        room.job.shutdown(reason=f"intake ended: {record.status}")
+
+    hooks = intake.Hooks(
+        on_change=outputs.changed,
+        on_red_flag=outputs.escalated,
+        on_end=lambda record: spawn(end(record)),
+    )
+    agent = intake.IntakeAgent(
+        engine, use_model=model_asks(config), hooks=hooks, instructions=config.instructions
+    )
+
+    async def on_shutdown() -> None:  # hung up, or the job is ending: keep what was answered
+        if engine.step != "ended":
+            engine.end()
+            outputs.changed(engine.record())
+        await outputs.finish()
+
+    room.job.add_shutdown_callback(on_shutdown)
+    if config.intake.keep_transcript:
+        session.on("conversation_item_added", outputs.keep_transcript)
+    chat = room_io.RoomOptions(text_input=bounded_text_input())
+    await start(room, session, agent, chat)

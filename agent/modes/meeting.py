@@ -8,27 +8,22 @@ final notes are written, when the last person leaves or the job ends.
 from __future__ import annotations
 
 import asyncio
-import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, room_io, stt, vad
-from livekit.plugins import meeting_assistant, participants, webhook
+from livekit.plugins import meeting_assistant, participants
 from pydantic import BaseModel
 
 from .. import protocol
 from ..background import spawn
-from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage
 from ..pipeline.build import llm_stage, stt_stage
 from ..reports.publish import publish
-from ..settings import WorkerSettings
 from .context import RoomContext
+from .outputs import webhook_policy, writable_folder
 from .session import open_session, start
-
-logger = logging.getLogger("parley")
 
 INSTRUCTIONS = (
     "You are {name}, an assistant listening to a meeting with several people. You speak only "
@@ -69,42 +64,7 @@ def notes_llm_config(config: RoomConfig) -> LLMStage:
 
 
 def notes_directory(config: RoomConfig, data_dir: Path) -> Path:
-    """The room's folder under the data directory, checked writable now: a meeting must not
-    find out at its end. Where it is stays in the worker log."""
-    directory = data_dir / "meetings" / (config.meeting.notes_dir or "")
-    try:
-        participants.private_dir(directory)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as e:
-        logger.warning("the meetings folder %s cannot be written: %s", directory, e.strerror)
-        raise ParleyError(
-            ErrorCode.INTERNAL_ERROR,
-            "",
-            "the worker cannot write meeting notes (its data directory is not writable): the "
-            "worker log says why; ask the operator to fix PARLEY_DATA_DIR.",
-        ) from None
-    return directory
-
-
-def webhook_policy(settings: WorkerSettings, url: str | None) -> webhook.WebhookPolicy | None:
-    """The worker's rules for the room's webhook; a URL they refuse is the room's error."""
-    if url is None:
-        return None
-    field = "meeting.webhook_url"
-    if settings.webhook_secret is None:
-        raise ParleyError(
-            ErrorCode.MISSING_CREDENTIALS,
-            field,
-            f"{field} needs the worker to sign its requests, but PARLEY_WEBHOOK_SECRET is not "
-            "set on the worker: set it, or leave the webhook out.",
-        )
-    policy = webhook.WebhookPolicy(
-        secret=settings.webhook_secret.encode(), allow_hosts=settings.webhook_allow_hosts
-    )
-    if (why := policy.refusal(url)) is not None:
-        raise ParleyError(ErrorCode.INVALID_VALUE, field, f"{field} is refused: {why}.")
-    return policy
+    return writable_folder(data_dir / "meetings" / (config.meeting.notes_dir or ""), "notes")
 
 
 def streaming(recogniser: stt.STT[Any], vad_model: vad.VAD) -> stt.STT[Any]:
@@ -120,7 +80,7 @@ async def assistant_for(
     config = room.config
     directory = notes_directory(config, room.settings.data_dir)
     webhook_url = str(config.meeting.webhook_url) if config.meeting.webhook_url else None
-    policy = webhook_policy(room.settings, webhook_url)
+    policy = webhook_policy(room.settings, webhook_url, "meeting.webhook_url")
     recogniser = streaming(
         await asyncio.to_thread(stt_stage, stt_config(config), config.language), room.vad
     )

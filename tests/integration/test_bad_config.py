@@ -27,8 +27,17 @@ CASCADE_GOOGLE_TTS = {
 BAD_CONFIGS: dict[str, tuple[str, str, str]] = {
     "malformed-json": ('{"mode": "assistant",', "malformed_json", ""),
     "unknown-mode": ('{"mode": "karaoke"}', "unknown_mode", "mode"),
-    # A registered mode that is not built yet, through the same table as the others.
-    "mode-unavailable": ('{"mode": "intake"}', "mode_unavailable", "mode"),
+    # Refused by the intake mode itself, through the same table as the others.
+    "unknown-questionnaire": (
+        '{"mode": "intake", "intake": {"questionnaire": "no-such-form"}}',
+        "invalid_value",
+        "intake.questionnaire",
+    ),
+    "intake-webhook-to-metadata": (
+        '{"mode": "intake", "intake": {"webhook_url": "http://169.254.169.254/latest"}}',
+        "invalid_value",
+        "intake.webhook_url",
+    ),
     "unknown-provider": (
         '{"pipeline": {"kind": "realtime", "provider": "azure"}}',
         "unknown_provider",

@@ -40,11 +40,20 @@ def test_worker_names_no_mode() -> None:
         assert not re.search(rf"\b{name}\b", worker), name
 
 
-async def test_intake_answers_mode_unavailable_through_the_table() -> None:
+@pytest.mark.parametrize(
+    ("intake", "language", "field"),
+    [
+        ({"questionnaire": "no-such-form"}, "en", "intake.questionnaire"),
+        ({}, "fr", "language"),  # the packaged questionnaire is English and Spanish
+    ],
+)
+async def test_an_intake_the_worker_cannot_run_is_refused_through_the_table(
+    intake: dict[str, Any], language: str, field: str
+) -> None:
     with pytest.raises(ParleyError) as info:
-        await MODES["intake"](room({"mode": "intake"}))
+        await MODES["intake"](room({"mode": "intake", "intake": intake, "language": language}))
     report = info.value.report
-    assert (report.code, report.field) == (ErrorCode.MODE_UNAVAILABLE, "mode")
+    assert (report.code, report.field) == (ErrorCode.INVALID_VALUE, field)
     assert len(report.message) > 20
     assert set(json.loads(report.to_attribute())) == {"code", "field", "message"}
 

@@ -61,8 +61,7 @@ class IntakeAgent(Agent):
     ) -> None:
         items = ", ".join(f"{i.id} ({i.type})" for i in engine.questionnaire.items)
         super().__init__(
-            instructions=instructions
-            or INSTRUCTIONS.format(language=engine.language, items=items),
+            instructions=instructions or INSTRUCTIONS.format(language=engine.language, items=items),
             tools=[self.record_answer] if use_model else [],
         )
         self.engine = engine

@@ -285,10 +285,11 @@ class IntakeEngine:
         self._updated = time.time()
 
 
-_STOP_WORDS = frozenset("the a an my of to de la el los las mi su del for".split())
+_STOP_WORDS = frozenset(
+    ["the", "a", "an", "my", "of", "to", "de", "la", "el", "los", "las", "mi", "su", "del", "for"]
+)
 
 
 def _shared_words(text: str, label: str) -> int:
     words = set(text.replace(",", " ").replace(".", " ").split()) - _STOP_WORDS
     return len(words & (set(label.split()) - _STOP_WORDS))
-

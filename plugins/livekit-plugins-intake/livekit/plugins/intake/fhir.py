@@ -53,7 +53,13 @@ def _enable_when(condition: Condition, source: Item, language: str) -> list[dict
         tests.append(("<=", condition.at_most))
     out = []
     for operator, value in tests:
-        out.append({"question": condition.item, "operator": operator, **_answer(source, value, language, "answer")})
+        out.append(
+            {
+                "question": condition.item,
+                "operator": operator,
+                **_answer(source, value, language, "answer"),
+            }
+        )
     return out
 
 

@@ -147,9 +147,7 @@ def multi_choice(text: str, language: str, item: Item) -> Parsed:
     return Parsed(problem="choice")
 
 
-_LEAD_INS = (
-    r"my name is|my names|its|it is|i am|im|this is|me llamo|mi nombre es|soy|es|pues|bueno"
-)
+_LEAD_INS = r"my name is|my names|its|it is|i am|im|this is|me llamo|mi nombre es|soy|es|pues|bueno"
 
 
 def free_text(text: str, language: str) -> Parsed:

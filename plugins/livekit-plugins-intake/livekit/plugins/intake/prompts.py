@@ -113,7 +113,9 @@ def spoken(item: Item, value: Value | None, language: str) -> str:
         names = [localized(o.text, language) for o in item.options if o.code in value]
         return ", ".join(names) or p.none
     if item.type == "date":
-        return date.fromisoformat(value).strftime("%d/%m/%Y" if base(language) == "es" else "%B %d, %Y")
+        return date.fromisoformat(value).strftime(
+            "%d/%m/%Y" if base(language) == "es" else "%B %d, %Y"
+        )
     if item.type == "choice":
         return next(localized(o.text, language) for o in item.options if o.code == value)
     return value
@@ -122,8 +124,12 @@ def spoken(item: Item, value: Value | None, language: str) -> str:
 def again(item: Item, problem: Problem, language: str) -> str:
     """Asks the item again, saying what is needed."""
     options = ", ".join(localized(o.text, language) for o in item.options)
-    need = prompts(language).again[problem].format(
-        minimum=_number(item.minimum or 0), maximum=_number(item.maximum or 0), options=options
+    need = (
+        prompts(language)
+        .again[problem]
+        .format(
+            minimum=_number(item.minimum or 0), maximum=_number(item.maximum or 0), options=options
+        )
     )
     return f"{need} {localized(item.text, language)}"
 

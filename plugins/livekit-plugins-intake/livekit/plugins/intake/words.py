@@ -24,40 +24,53 @@ class Lexicon:
     ordinals: dict[str, int]
 
 
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+def _phrases(phrases: str) -> tuple[str, ...]:
+    return tuple(phrases.split(", "))
+
+
+def _ordinals(words: str) -> dict[str, int]:
+    """ "first:1 last:-1" → {"first": 1, "last": -1}."""
+    return {w: int(n) for w, n in (pair.split(":") for pair in words.split())}
+
+
 LEXICONS: dict[str, Lexicon] = {
     "en": Lexicon(
-        yes=(
-            "yes", "yeah", "yep", "yup", "correct", "right", "sure", "affirmative", "i do",
-            "i am", "i have", "of course", "definitely", "absolutely", "uh huh", "it is",
+        yes=_phrases(
+            "yes, yeah, yep, yup, correct, right, sure, affirmative, i do, of course, "
+            "definitely, absolutely, uh huh"
         ),
         no=("no", "nope", "nah", "not", "never", "negative", "dont", "doesnt", "i dont"),
         unsure=("not sure", "dont know", "no idea", "maybe", "i guess", "cant remember"),
-        negations=frozenset(
+        negations=_set(
             "no not dont doesnt didnt never without denies deny isnt arent wasnt havent hasnt "
-            "nor none neither".split()
+            "nor none neither"
         ),
-        fillers=frozenset("um umm uh uhh er erm hmm mm well so like okay ok oh".split()),
+        fillers=_set("um umm uh uhh er erm hmm mm well so like okay ok oh"),
         corrections=("i mean", "actually", "sorry", "no wait", "wait", "rather", "let me correct"),
-        clause_breaks=frozenset("but however although though except".split()),
-        none=frozenset("none nothing neither no".split()),
-        ordinals={
-            "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-            "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "last": -1,
-        },  # fmt: skip
+        clause_breaks=_set("but however although though except"),
+        none=_set("none nothing neither no"),
+        ordinals=_ordinals(
+            "first:1 second:2 third:3 fourth:4 fifth:5 sixth:6 1st:1 2nd:2 3rd:3 4th:4 5th:5 "
+            "6th:6 last:-1"
+        ),
     ),
     "es": Lexicon(
         yes=("si", "claro", "correcto", "exacto", "asi es", "por supuesto", "efectivamente"),
         no=("no", "nunca", "tampoco", "ninguno", "ninguna"),
         unsure=("no se", "no estoy segur", "quizas", "tal vez", "no recuerdo", "no me acuerdo"),
-        negations=frozenset("no sin nunca ni tampoco jamas niego".split()),
-        fillers=frozenset("eh este pues bueno mmm em o sea vale".split()),
+        negations=_set("no sin nunca ni tampoco jamas niego"),
+        fillers=_set("eh pues bueno mmm em"),
         corrections=("quiero decir", "mejor dicho", "perdon", "digo", "espere", "en realidad"),
-        clause_breaks=frozenset("pero aunque sino excepto".split()),
-        none=frozenset("ninguno ninguna nada no".split()),
-        ordinals={
-            "primero": 1, "primera": 1, "segundo": 2, "segunda": 2, "tercero": 3, "tercera": 3,
-            "cuarto": 4, "cuarta": 4, "quinto": 5, "quinta": 5, "ultimo": -1, "ultima": -1,
-        },  # fmt: skip
+        clause_breaks=_set("pero aunque sino excepto"),
+        none=_set("ninguno ninguna nada no"),
+        ordinals=_ordinals(
+            "primero:1 primera:1 segundo:2 segunda:2 tercero:3 tercera:3 cuarto:4 cuarta:4 "
+            "quinto:5 quinta:5 ultimo:-1 ultima:-1"
+        ),
     ),
 }
 
