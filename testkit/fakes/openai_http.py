@@ -30,7 +30,7 @@ from aiohttp.web_request import FileField
 from av.audio.stream import AudioStream
 
 from .audio import EnergyVad, read_wav, speak, write_wav
-from .record import Recorder
+from .record import Recorder, ToolCall
 
 PROVIDER = "openai"
 SAMPLE_RATE = 24000
@@ -150,6 +150,19 @@ def _chat_usage(messages: list[Json], tools: list[Json], reply: str) -> Json:
     }
 
 
+def _tool_names(tools: list[Json]) -> set[str]:
+    return {str(t.get("function", {}).get("name")) for t in tools if t.get("type") == "function"}
+
+
+def _tool_call(call: ToolCall) -> Json:
+    arguments = json.dumps(call.arguments)
+    return {
+        "id": new_id("call"),
+        "type": "function",
+        "function": {"name": call.name, "arguments": arguments},
+    }
+
+
 def _chat_chunk(base: Json, delta: Json, finish_reason: str | None = None) -> Json:
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
     return {**base, "object": "chat.completion.chunk", "choices": [choice]}
@@ -217,8 +230,14 @@ class _HttpApi:
             return denied
         body: Json = await request.json()
         messages: list[Json] = body.get("messages", [])
+        tools: list[Json] = body.get("tools") or []
         reply = self.recorder.settings.reply_text
-        usage = _chat_usage(messages, body.get("tools") or [], reply)
+        call = None
+        if messages and messages[-1].get("role") == "tool":
+            reply = _message_text(messages[-1])  # relays the tool's result
+        elif messages and messages[-1].get("role") == "user":
+            call = self.recorder.tool_call(_tool_names(tools))
+        usage = _chat_usage(messages, tools, json.dumps(call.arguments) if call else reply)
         last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
         self.recorder.add(
             PROVIDER,
@@ -227,7 +246,8 @@ class _HttpApi:
             stream=bool(body.get("stream")),
             roles=[m.get("role") for m in messages],
             last_user=_message_text(last_user)[:120],
-            tools=len(body.get("tools") or []),
+            tools=len(tools),
+            tool_call=call.name if call else None,
             usage=usage,
         )
         base = {
@@ -239,24 +259,38 @@ class _HttpApi:
         }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return await self._stream_chat(request, base, reply, usage if include_usage else None)
+            return await self._stream_chat(
+                request, base, reply, usage if include_usage else None, call
+            )
         await asyncio.sleep(self.recorder.settings.ttfb_ms / 1000)
         message: Json = {"role": "assistant", "content": reply, "refusal": None, "annotations": []}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+        if call:
+            message = {**message, "content": None, "tool_calls": [_tool_call(call)]}
+        finish = "tool_calls" if call else "stop"
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         return _json({**base, "object": "chat.completion", "choices": [choice], "usage": usage})
 
     async def _stream_chat(
-        self, request: web.Request, base: Json, reply: str, usage: Json | None
+        self,
+        request: web.Request,
+        base: Json,
+        reply: str,
+        usage: Json | None,
+        call: ToolCall | None,
     ) -> web.StreamResponse:
         resp = await _start_stream(request, "text/event-stream")
         # with include_usage every chunk carries "usage": null until the final one
         base = {**base, "usage": None} if usage else base
         await asyncio.sleep(self.recorder.settings.ttfb_ms / 1000)
-        await _sse(resp, _chat_chunk(base, {"role": "assistant", "content": "", "refusal": None}))
-        for word in words(reply):
-            await _sse(resp, _chat_chunk(base, {"content": word}))
-            await asyncio.sleep(WORD_INTERVAL_S)
-        await _sse(resp, _chat_chunk(base, {}, finish_reason="stop"))
+        if call:
+            await self._stream_tool_call(resp, base, call)
+        else:
+            first = {"role": "assistant", "content": "", "refusal": None}
+            await _sse(resp, _chat_chunk(base, first))
+            for word in words(reply):
+                await _sse(resp, _chat_chunk(base, {"content": word}))
+                await asyncio.sleep(WORD_INTERVAL_S)
+            await _sse(resp, _chat_chunk(base, {}, finish_reason="stop"))
         if usage:
             await _sse(
                 resp, {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
@@ -264,6 +298,24 @@ class _HttpApi:
         await _sse(resp, "[DONE]")
         await resp.write_eof()
         return resp
+
+    @staticmethod
+    async def _stream_tool_call(resp: web.StreamResponse, base: Json, call: ToolCall) -> None:
+        """As OpenAI streams a call: the name first, the JSON arguments in pieces."""
+        whole = _tool_call(call)
+        opening = {**whole, "function": {"name": call.name, "arguments": ""}}
+        delta: Json = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"index": 0, **opening}],
+        }
+        await _sse(resp, _chat_chunk(base, delta))
+        arguments = whole["function"]["arguments"]
+        for piece in (arguments[i : i + 16] for i in range(0, len(arguments), 16)):
+            part = {"index": 0, "function": {"arguments": piece}}
+            await _sse(resp, _chat_chunk(base, {"tool_calls": [part]}))
+            await asyncio.sleep(WORD_INTERVAL_S)
+        await _sse(resp, _chat_chunk(base, {}, finish_reason="tool_calls"))
 
     async def transcriptions(self, request: web.Request) -> web.Response:
         if denied := auth_error(request):
@@ -280,7 +332,7 @@ class _HttpApi:
         response_format = str(form.get("response_format", "json"))
         audio_ms = samples.size * 1000 // rate
         spoken_ms = speech_ms(samples.tobytes(), rate)
-        text = fake_transcript(spoken_ms)
+        text = self.recorder.transcript(fake_transcript(spoken_ms))
         self.recorder.add(
             PROVIDER,
             "audio.transcriptions",

@@ -47,7 +47,7 @@ from .openai_http import (
     text_tokens,
     words,
 )
-from .record import Recorder
+from .record import Recorder, ToolCall
 
 BYTES_PER_MS = SAMPLE_RATE * 2 // 1000
 CHUNK_MS = 100
@@ -443,7 +443,7 @@ class _Session:
             total_bytes=self.received_bytes,
         )
         if self._audio_input.get("transcription") is not None:
-            await self._transcribe(item, fake_transcript(spoken_ms))
+            await self._transcribe(item, self.recorder.transcript(fake_transcript(spoken_ms)))
 
     async def _transcribe(self, item: _Item, transcript: str) -> None:
         ids = {"item_id": item.id, "content_index": 0}
@@ -627,6 +627,13 @@ class _Session:
         # a client that hangs up mid-reply is not an error of the fake
         with contextlib.suppress(ConnectionResetError):
             reply = self.recorder.settings.reply_text
+            last = self.items[-1].data if self.items else {}
+            if last.get("type") == "function_call_output":
+                reply = str(last.get("output") or "")  # relays the tool's result
+            elif last.get("role") == "user" and (call := self.recorder.tool_call(self._tools())):
+                await self._call_tool(response, call)
+                await self._finish(response, audio=False)
+                return
             audio = "audio" in response.modalities
             pcm = await asyncio.to_thread(speak, reply, SAMPLE_RATE) if audio else b""
             ttfb_s = self.recorder.settings.ttfb_ms / 1000
@@ -637,6 +644,39 @@ class _Session:
                 else:
                     await self._stream_text(response, words(reply))
             await self._finish(response, audio)
+
+    def _tools(self) -> set[str]:
+        return {str(t.get("name")) for t in self.config.get("tools") or []}
+
+    async def _call_tool(self, response: _Response, call: ToolCall) -> None:
+        """A function call as OpenAI sends one: the item, its arguments, the item done."""
+        arguments = json.dumps(call.arguments)
+        data: Json = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "name": call.name,
+            "call_id": new_id("call"),
+            "arguments": "",
+        }
+        previous = self._last_item_id()
+        response.item = _Item(data, text_tokens=text_tokens(arguments))
+        self.items.append(response.item)
+        await self._send(
+            "response.output_item.added", response_id=response.id, output_index=0, item=data
+        )
+        await self._send("conversation.item.added", previous_item_id=previous, item=data)
+        ids = {"response_id": response.id, "item_id": data["id"], "output_index": 0}
+        ids["call_id"] = data["call_id"]
+        await self._send("response.function_call_arguments.delta", delta=arguments, **ids)
+        await self._send("response.function_call_arguments.done", arguments=arguments, **ids)
+        data.update(status="completed", arguments=arguments)
+        response.transcript = arguments
+        await self._send(
+            "response.output_item.done", response_id=response.id, output_index=0, item=data
+        )
+        await self._send("conversation.item.done", previous_item_id=previous, item=data)
 
     async def _wait_until(self, response: _Response, deadline: float) -> bool:
         """Sleeps until ``deadline`` (loop time); False when the response got cancelled."""
@@ -702,7 +742,8 @@ class _Session:
         status = "cancelled" if response.cancel.is_set() else "completed"
         output = _Tokens()
         if response.item is not None:
-            await self._close_output(response, audio, status)
+            if response.item.data["type"] == "message":
+                await self._close_output(response, audio, status)
             output = _Tokens(
                 text=text_tokens(response.transcript), audio=response.item.audio_tokens
             )

@@ -2,15 +2,25 @@
 
 ``GET /_fake/received`` returns every recorded event; ``POST /_fake/reset`` clears them;
 ``POST /_fake/settings`` (JSON, e.g. ``{"ttfb_ms": 500}``) changes the behaviour of later replies.
+
+The fakes recognise no speech and understand nothing: a test scripts what they "hear"
+(``transcripts``) and which tools the "model" calls (``tool_calls``), and the real plugins
+carry both through their own protocol paths.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+
+
+class ToolCall(BaseModel):
+    name: str
+    arguments: dict[str, Any] = {}
 
 
 class Settings(BaseModel):
@@ -18,12 +28,29 @@ class Settings(BaseModel):
     """Delay between a committed user turn and the first byte of the reply."""
     reply_text: str = "Hello from the fake provider. I heard you clearly."
     """What every reply says (speech is synthesized from it)."""
+    transcripts: list[str] = []
+    """What the next transcriptions say, in order, one per user utterance (HTTP STT and
+    Realtime input transcription); once used up: "I said something for N seconds"."""
+    tool_calls: list[ToolCall] = []
+    """Calls the "model" makes, in order: a request that offers the next call's tool and ends
+    with the user's turn gets that call instead of a reply. After a tool's result the model
+    says the result's text, as a model relaying it would."""
 
 
 class Recorder:
     def __init__(self) -> None:
         self.settings = Settings()
         self.events: list[dict[str, Any]] = []
+
+    def transcript(self, default: str) -> str:
+        """The next scripted transcript, else ``default`` (nothing is heard in silence)."""
+        if not default or not self.settings.transcripts:
+            return default
+        return self.settings.transcripts.pop(0)
+
+    def tool_call(self, offered: Collection[str]) -> ToolCall | None:
+        calls = self.settings.tool_calls
+        return calls.pop(0) if calls and calls[0].name in offered else None
 
     def add(self, provider: str, kind: str, **data: Any) -> None:
         self.events.append({"t": time.time(), "provider": provider, "kind": kind, **data})
@@ -37,7 +64,8 @@ class Recorder:
             return web.json_response({"ok": True})
 
         async def settings(request: web.Request) -> web.Response:
-            self.settings = self.settings.model_copy(update=await request.json())
+            changes = await request.json()
+            self.settings = Settings.model_validate({**self.settings.model_dump(), **changes})
             return web.json_response(self.settings.model_dump())
 
         return [

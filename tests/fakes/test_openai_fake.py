@@ -199,3 +199,81 @@ async def test_tts_synthesizes_speech(
     assert request["text"] == REPLY_TEXT
     assert request["stream_format"] == ("audio" if model_name == "tts-1" else "sse")
     assert request["response_format"] == (response_format or "mp3")
+
+
+@llm.function_tool()
+async def record_answer(item: str, value: str) -> str:
+    """Records an answer.
+
+    Args:
+        item: The item id.
+        value: The answer.
+    """
+    return f"recorded {item}"
+
+
+ANSWER = {"name": "record_answer", "arguments": {"item": "pain_level", "value": "7"}}
+
+
+async def test_llm_calls_a_scripted_tool_then_relays_its_result(fake: Fake) -> None:
+    await fake.configure(tool_calls=[ANSWER])
+    model = openai.LLM(base_url=fake.base_url, api_key="test", model="gpt-4.1")
+    chat_ctx = llm.ChatContext()
+    chat_ctx.add_message(role="user", content="about a seven")
+    calls: list[llm.FunctionToolCall] = []
+    try:
+        async with model.chat(chat_ctx=chat_ctx, tools=[record_answer]) as stream:
+            async for chunk in stream:
+                calls += chunk.delta.tool_calls if chunk.delta else []
+        (call,) = calls
+        assert (call.name, call.arguments) == (
+            "record_answer",
+            '{"item": "pain_level", "value": "7"}',
+        )
+        chat_ctx.insert(
+            llm.FunctionCall(call_id=call.call_id, name=call.name, arguments=call.arguments)
+        )
+        chat_ctx.insert(
+            llm.FunctionCallOutput(
+                call_id=call.call_id, name=call.name, output="Next: weight", is_error=False
+            )
+        )
+        async with model.chat(chat_ctx=chat_ctx, tools=[record_answer]) as stream:
+            said = "".join([c.delta.content or "" async for c in stream if c.delta])
+    finally:
+        await model.aclose()
+
+    assert said == "Next: weight"
+    first, second = await fake.events("chat.completions")
+    assert (first["tool_call"], second["tool_call"]) == ("record_answer", None)
+    assert second["roles"][-2:] == ["assistant", "tool"]
+
+
+async def test_an_unoffered_tool_is_not_called(fake: Fake) -> None:
+    await fake.configure(tool_calls=[{"name": "transfer", "arguments": {}}])
+    model = openai.LLM(base_url=fake.base_url, api_key="test", model="gpt-4.1")
+    chat_ctx = llm.ChatContext()
+    chat_ctx.add_message(role="user", content="hello")
+    try:
+        async with model.chat(chat_ctx=chat_ctx, tools=[record_answer]) as stream:
+            said = "".join([c.delta.content or "" async for c in stream if c.delta])
+    finally:
+        await model.aclose()
+    assert said == REPLY_TEXT
+
+
+async def test_realtime_calls_a_scripted_tool_and_hears_scripted_words(fake: Fake) -> None:
+    await fake.configure(tool_calls=[ANSWER], transcripts=["about a seven"])
+    model = openai.realtime.RealtimeModel(base_url=fake.base_url, api_key="test")
+    async with open_session(model) as (session, observed):
+        await session.update_tools([record_answer])
+        push_utterance(session, "about a seven", RATE)
+        generation = await observed.next_generation()
+        calls = [c async for c in generation.function_stream]
+        final = await observed.final()
+
+    (call,) = calls
+    assert (call.name, call.arguments) == ("record_answer", '{"item": "pain_level", "value": "7"}')
+    assert final.transcript == "about a seven"
+    [turn] = await fake.events("realtime.turn")
+    assert turn["status"] == "completed" and turn["audio_ms"] == 0
