@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import re
+import uuid
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,9 @@ class _LiveSession:
         # model content was sent): only an open turn needs turnComplete to close it
         self._turn_open = False
         self._streaming = False
+        self._tools: set[str] = set()
+        self._relay: str | None = None
+        """A tool's result, said by the next reply instead of ``reply_text``."""
 
     async def run(self) -> None:
         try:
@@ -196,6 +200,11 @@ class _LiveSession:
         self._audio_out = "AUDIO" in modalities
         self._transcribe_input = "inputAudioTranscription" in setup
         self._transcribe_output = "outputAudioTranscription" in setup
+        self._tools = {
+            str(f.get("name"))
+            for tool in setup.get("tools") or []
+            for f in tool.get("functionDeclarations") or []
+        }
         self._record(
             "live.setup",
             model=setup.get("model"),
@@ -259,8 +268,19 @@ class _LiveSession:
         self._record_audio()
         if self._transcribe_input:
             self._turn_open = True
-            text = f"I said something for {speech_ms / 1000:.1f} seconds"
+            heard = f"I said something for {speech_ms / 1000:.1f} seconds"
+            text = self._recorder.transcript(heard)
             await self._send({"serverContent": {"inputTranscription": {"text": text}}})
+        if (call := self._recorder.tool_call(self._tools)) is not None:
+            # the model calls a tool instead of answering; its result resumes the turn
+            self._record("live.tool_call", name=call.name)
+            await self._interrupt()
+            function_call = {"id": f"call-{uuid.uuid4().hex[:12]}", "name": call.name}
+            await self._send(
+                {"toolCall": {"functionCalls": [{**function_call, "args": call.arguments}]}}
+            )
+            self._turn_open = False
+            return
         # With manual activity the client closes the turn with a clientContent right after
         # activityEnd; wait for it so the two join one reply even when speech is cached.
         await self._start_reply(0.0 if self._automatic_activity else MANUAL_TURN_JOIN_S)
@@ -278,7 +298,9 @@ class _LiveSession:
         self._record(
             "live.tool_response", calls=[{"id": c.get("id"), "name": c.get("name")} for c in calls]
         )
-        # a blocking tool's result resumes the model's turn
+        # a blocking tool's result resumes the model's turn, which relays it
+        outputs = [c.get("response", {}) for c in calls]
+        self._relay = " ".join(str(o.get("output", o.get("error", ""))) for o in outputs) or None
         await self._start_reply()
 
     async def _start_reply(self, min_delay_s: float = 0.0) -> None:
@@ -309,7 +331,7 @@ class _LiveSession:
 
     async def _speak(self, committed_at: float, min_delay_s: float) -> None:
         loop = asyncio.get_running_loop()
-        text = self._recorder.settings.reply_text
+        text, self._relay = self._relay or self._recorder.settings.reply_text, None
         pcm = await asyncio.to_thread(speak, text, OUTPUT_RATE)
         chunk_bytes = OUTPUT_RATE * CHUNK_MS // 1000 * 2
         chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 from google.genai import types
+from livekit.agents import llm
 from livekit.plugins import google
 
 from stack.fakes import FakeProviders
@@ -161,3 +163,45 @@ async def test_text_modality_replies_in_text(fake: Fake) -> None:
     assert reply.text == REPLY_TEXT
     assert reply.audio.size == 0
     assert observed.metrics[0].output_token_details.text_tokens > 0
+
+
+@llm.function_tool()
+async def record_answer(item: str, value: str) -> str:
+    """Records an answer.
+
+    Args:
+        item: The item id.
+        value: The answer.
+    """
+    return f"recorded {item}"
+
+
+async def test_a_scripted_tool_call_and_its_result_relayed(fake: Fake) -> None:
+    answer = {"item": "pain_level", "value": "7"}
+    await fake.configure(
+        tool_calls=[{"name": "record_answer", "arguments": answer}], transcripts=["about seven"]
+    )
+    model = google.realtime.RealtimeModel(
+        api_key="test", http_options=types.HttpOptions(base_url=fake.base_url)
+    )
+    async with open_session(model) as (session, observed):
+        await session.update_tools([record_answer])
+        push_utterance(session, "about a seven", INPUT_RATE)
+        generation = await observed.next_generation()
+        (call,) = [c async for c in generation.function_stream]
+        chat_ctx = session.chat_ctx.copy()
+        chat_ctx.insert(call)
+        output = "Next: your weight"
+        chat_ctx.insert(
+            llm.FunctionCallOutput(
+                call_id=call.call_id, name=call.name, output=output, is_error=False
+            )
+        )
+        await session.update_chat_ctx(chat_ctx)
+        relayed = await collect(await observed.next_generation())
+
+    assert (call.name, json.loads(call.arguments)) == ("record_answer", answer)
+    assert next(t for t in observed.transcripts if t.is_final).transcript == "about seven"
+    assert relayed.text == output and loud(relayed.audio)
+    [response] = await fake.events("live.tool_response")
+    assert response["calls"][0]["name"] == "record_answer"
