@@ -62,7 +62,7 @@ class IntakeAgent(Agent):
         items = ", ".join(f"{i.id} ({i.type})" for i in engine.questionnaire.items)
         super().__init__(
             instructions=instructions or INSTRUCTIONS.format(language=engine.language, items=items),
-            tools=[self.record_answer] if use_model else [],
+            tools=[function_tool(self.record_answer)] if use_model else [],
         )
         self.engine = engine
         self.use_model = use_model
@@ -98,9 +98,9 @@ class IntakeAgent(Agent):
         self._follow(self.engine.hear(new_message.text_content or ""))
         raise StopResponse()
 
-    @function_tool()
     async def record_answer(self, item: str, value: str) -> ToolResult | None:
-        """Records the patient's answer to one questionnaire item.
+        """Records the patient's answer to one questionnaire item (the model's tool, given to
+        it only when the model asks the questions).
 
         Args:
             item: The item id (or "consent", or "confirmed" for the read-back).
