@@ -49,7 +49,12 @@ class Recorder:
         return self.settings.transcripts.pop(0)
 
     def tool_call(self, offered: Collection[str]) -> ToolCall | None:
+        """The next scripted call if its tool is offered; a call named "" is a turn that
+        calls nothing (it is used up, and the model replies)."""
         calls = self.settings.tool_calls
+        if calls and calls[0].name == "":
+            calls.pop(0)
+            return None
         return calls.pop(0) if calls and calls[0].name in offered else None
 
     def add(self, provider: str, kind: str, **data: Any) -> None:

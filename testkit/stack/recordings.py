@@ -88,6 +88,32 @@ def spoken(text: str) -> Path:
     return path
 
 
+def phone_band(x: np.ndarray, rate: int) -> np.ndarray:
+    """300–3400 Hz, 8 kHz sampling and μ-law companding, as a phone line delivers speech;
+    returns 8 kHz samples."""
+    spectrum = np.fft.rfft(x.astype(np.float64))
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    spectrum[(freqs < 300) | (freqs > 3400)] = 0
+    band = resample(np.fft.irfft(spectrum, len(x)).astype(np.int16), rate, 8000)
+    mu = 255.0
+    y = band.astype(np.float64) / 32768
+    companded = np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu)
+    quantised = np.round(companded * 127) / 127
+    expanded = np.sign(quantised) * np.expm1(np.abs(quantised) * np.log1p(mu)) / mu
+    return np.asarray(expanded * 32767, dtype=np.int16)
+
+
+def by_phone(wav: Path) -> Path:
+    """``wav`` as heard through a phone line (8 kHz), written once next to it."""
+    path = wav.with_name(f"{wav.stem}.phone.wav")
+    if not path.exists():
+        samples, rate = read_wav(wav.read_bytes())
+        partial = path.with_suffix(f".{uuid.uuid4().hex}.part")
+        partial.write_bytes(write_wav(phone_band(samples, rate), 8000))
+        partial.rename(path)
+    return path
+
+
 def cough() -> Path:
     """Two coughs (no Debian package carries a recorded one): bursts of noise shaped like a
     cough's spectrum (energy at 0.3–3 kHz), with a sharp attack and a 0.2 s decay."""

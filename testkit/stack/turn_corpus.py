@@ -24,7 +24,7 @@ import numpy as np
 from fakes.audio import read_wav, resample, voiced_span, write_wav
 
 from .process import ROOT
-from .recordings import clip, known_text
+from .recordings import clip, known_text, phone_band
 
 RATE = 16_000
 TAIL_S = 3.0
@@ -95,20 +95,6 @@ def _mixed(voice: np.ndarray, bed: str) -> np.ndarray:
     return np.clip(voice.astype(np.float64) + noise, -32768, 32767).astype(np.int16)
 
 
-def _phone(x: np.ndarray) -> np.ndarray:
-    """300–3400 Hz, 8 kHz sampling and μ-law companding, as a phone line delivers speech."""
-    spectrum = np.fft.rfft(x.astype(np.float64))
-    freqs = np.fft.rfftfreq(len(x), 1 / RATE)
-    spectrum[(freqs < 300) | (freqs > 3400)] = 0
-    band = resample(np.fft.irfft(spectrum, len(x)).astype(np.int16), RATE, 8000)
-    mu = 255.0
-    y = band.astype(np.float64) / 32768
-    companded = np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu)
-    quantised = np.round(companded * 127) / 127
-    expanded = np.sign(quantised) * np.expm1(np.abs(quantised) * np.log1p(mu)) / mu
-    return np.asarray(expanded * 32767, dtype=np.int16)
-
-
 def build_case(
     lang: str, turn: tuple[str, ...], pause_s: float, noise: str
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
@@ -139,7 +125,7 @@ def build_case(
     if noise in BEDS:
         audio = _mixed(voice, noise)
     elif noise == "phone":
-        audio, rate = _phone(voice), 8000
+        audio, rate = phone_band(voice, RATE), 8000
     words = [known_text(n, lang).strip(" .,") for n in turn if n != "|"]
     labels = {"gaps": gaps, "lang": lang, "text": " ".join(words), "noise": noise}
     return audio, rate, labels

@@ -257,6 +257,15 @@ def test_the_model_path_validates_the_same_way() -> None:
     assert e.answer(intake.CONFIRMED, "yes").say == "What is your full name?"  # not done yet
 
 
+def test_the_model_may_correct_an_answer_without_naming_it_first() -> None:
+    e = engine()
+    answered(e)
+    assert e.answer(intake.CONFIRMED, "no").say == "Which answer should I change?"
+    reply = e.answer("smoking", "never")
+    assert reply.accepted and reply.say.startswith("Thank you. Here is what I have.")
+    assert e.answer(intake.CONFIRMED, "yes").ends and e.answers["smoking"] == "never"
+
+
 def test_a_partial_intake_keeps_what_was_answered() -> None:
     e = engine()
     for said, _ in CALLER[:4]:

@@ -226,6 +226,7 @@ class IntakeEngine:
             return Reply(say=again(item, parsed.problem, self.language), accepted=False)
         assert parsed.value is not None
         self.answers[item.id] = parsed.value
+        self._choosing = False  # the model may give the corrected value without naming it
         self._drop_inapplicable()
         self._touch()
         if (flag := self._screen.answers(self.answers)) is not None:
