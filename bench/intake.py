@@ -1,7 +1,8 @@
 """The intake mode per pipeline, through the real server, on a scripted caller set.
 
-    scripts/bench intake [--pipelines offline-cascade openai-realtime openai-cascade]
-                         [--json FILE]
+    scripts/bench intake [--pipelines offline-cascade openai-realtime openai-cascade
+                          google-realtime] [--callers plain hesitant corrects chest-pain
+                          breathing] [--json artifacts/bench/intake.json]
 
 Each caller of ``stack.intake.CALLERS`` (plain, hesitant, one who corrects an answer at the
 read-back) answers the six-item questionnaire; on the offline cascade each also calls through
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from livekit.plugins.participants import percentile
 from pydantic import BaseModel
@@ -32,6 +35,8 @@ from pydantic import BaseModel
 from stack.fakes import FakeProviders, start_fakes
 from stack.intake import CALLERS, PIPELINES, RED_FLAGS, Script, call, config, scripted
 from stack.livekit_server import LiveKitServer, start_livekit_server
+from stack.participant import wait_for
+from stack.process import ROOT
 from stack.recordings import by_phone, spoken
 from stack.webhook import receiving
 from stack.worker import WorkerProcess, start_worker, worker_env
@@ -47,6 +52,10 @@ class CallResult(BaseModel):
     items: int
     right: int
     status: str
+    astray: str | None
+    """What the caller waited for in vain, if the call went off its script."""
+    wrong: dict[str, Any]
+    """Items not recorded as scripted: what the record had instead (None: missing)."""
     v2v_s: list[float]
     item_s: list[float]
     safety_s: float | None = None
@@ -92,36 +101,32 @@ async def one_call(
     async with receiving([200]) as hook:
         room_config["intake"]["webhook_url"] = hook.url
         with scripted(fakes, pipeline, script):
-            try:
-                done = await call(
-                    server, worker, room_config, script, voice=voices(pipeline)[voice]
-                )
-            except TimeoutError:  # the call went astray (a line misheard): nothing counts
-                return CallResult(
-                    pipeline=pipeline,
-                    caller=script.name,
-                    voice=voice,
-                    items=len(script.answers),
-                    right=0,
-                    status="timed out",
-                    v2v_s=[],
-                    item_s=[],
-                    caught=False if script.rule else None,
-                )
-    final = next(r for r in done.records if r["status"] == script.status)
-    right = sum(final["answers"].get(k) == v for k, v in script.answers.items())
+            done = await call(server, worker, room_config, script, voice=voices(pipeline)[voice])
+            # the final record reaches the webhook after the call: a short wait keeps it
+            with contextlib.suppress(TimeoutError):
+                await wait_for(lambda: hook.bodies, "the record at the webhook", timeout=10)
+    last: dict[str, Any] = done.records[-1] if done.records else {"answers": {}, "status": "none"}
+    answers: dict[str, Any] = last["answers"]
+    right = sum(answers.get(k) == v for k, v in script.answers.items())
     flagged = script.rule is not None
+    escalated = (last.get("escalation") or {}).get("rule")
     return CallResult(
         pipeline=pipeline,
         caller=script.name,
         voice=voice,
         items=len(script.answers),
         right=right,
-        status=final["status"],
+        status=last["status"],
+        astray=done.astray,
+        wrong={
+            k: last["answers"].get(k)
+            for k, v in script.answers.items()
+            if last["answers"].get(k) != v
+        },
         v2v_s=done.v2v_s[:-1] if flagged else done.v2v_s,
         item_s=done.item_times(),
-        safety_s=done.v2v_s[-1] if flagged else None,
-        caught=(final["escalation"] or {}).get("rule") == script.rule if flagged else None,
+        safety_s=done.v2v_s[-1] if flagged and done.astray is None else None,
+        caught=escalated == script.rule if flagged else None,
     )
 
 
@@ -141,21 +146,23 @@ def summarize(calls: list[CallResult]) -> PipelineSummary:
     )
 
 
-async def measure(pipelines: list[str], log_dir: Path) -> Result:
+async def measure(pipelines: list[str], callers: list[str], log_dir: Path) -> Result:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes = start_fakes(log_dir)
     worker = start_worker(log_dir, worker_env(server, fakes), agent_name="parley-bench-intake")
     calls: list[CallResult] = []
     try:
         for pipeline in pipelines:
-            for script in [*CALLERS, *RED_FLAGS]:
+            for script in (s for s in [*CALLERS, *RED_FLAGS] if s.name in callers):
                 for voice in voices(pipeline):
                     result = await one_call(server, worker, fakes, pipeline, script, voice)
                     calls.append(result)
                     safety = f" safety {result.safety_s:.2f} s" if result.safety_s else ""
+                    wrong = f" wrong {result.wrong}" if result.wrong else ""
+                    wrong += f" (astray: waited for {result.astray})" if result.astray else ""
                     print(
                         f"{pipeline:16s} {script.name:11s} {voice:6s} {result.status:11s} "
-                        f"{result.right}/{result.items} right{safety}",
+                        f"{result.right}/{result.items} right{safety}{wrong}",
                         flush=True,
                     )
     finally:
@@ -188,13 +195,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench intake", description=__doc__)
     pipelines = list(PIPELINES)
     parser.add_argument("--pipelines", nargs="+", choices=pipelines, default=pipelines)
-    parser.add_argument("--json", type=Path, help="also write the result here")
+    names = [s.name for s in [*CALLERS, *RED_FLAGS]]
+    parser.add_argument("--callers", nargs="+", choices=names, default=names)
+    parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/intake.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-intake-"))
-    result = asyncio.run(measure(args.pipelines, log_dir))
+    result = asyncio.run(measure(args.pipelines, args.callers, log_dir))
     report(result)
-    if args.json:
-        args.json.write_text(result.model_dump_json(indent=2))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(result.model_dump_json(indent=2))
+    print(f"JSON: {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 // The Parley playground: asks the backend for a room and a token, joins with the
 // microphone, plays the agent, and shows captions, the agent's state, each turn's
-// voice-to-voice latency and the session's running cost. No framework: the LiveKit
-// JavaScript SDK (vendored UMD build) is the only dependency.
+// voice-to-voice latency and the session's running cost. In an intake room, the clinician
+// view (?view=clinician) listens only and shows the record filling, what is missing, and a
+// red-flag banner. No framework: the LiveKit JavaScript SDK (vendored UMD build) is the only
+// dependency.
 "use strict";
 
 const LK = window.LivekitClient;
@@ -24,6 +26,9 @@ const state = {
   captions: [],
   cost: null,
   errors: [],
+  clinician: new URLSearchParams(location.search).get("view") === "clinician",
+  intake: null, // the latest record (clinician view)
+  escalation: null, // the red-flag rule that fired, if any
 };
 window.parley = state;
 
@@ -153,6 +158,7 @@ async function connect(data, mode) {
   });
   room.registerTextStreamHandler(names.transcription, onCaption);
   room.registerTextStreamHandler(names.report, onReport);
+  room.registerTextStreamHandler(names.intake_record, onIntakeRecord);
   await room.connect(data.url, data.token);
   audioCtx = new AudioContext();
   await audioCtx.resume();
@@ -164,6 +170,12 @@ async function connect(data, mode) {
   const share = new URL(location.href);
   share.search = new URLSearchParams({ room: data.room, mode }).toString();
   $("share-link").href = share.toString();
+  if (mode === "intake") {
+    share.search = new URLSearchParams({ room: data.room, mode, view: "clinician" }).toString();
+    $("clinician-link").href = share.toString();
+    $("clinician-link").hidden = state.clinician;
+  }
+  $("clinician").hidden = !state.clinician;
   $("join-form").hidden = true;
   $("session").hidden = false;
   for (const p of room.remoteParticipants.values()) onAttributes(p);
@@ -189,9 +201,11 @@ function onAttributes(participant) {
   $("agent-state").textContent = shown;
   $("agent-state").className = `state ${shown}`;
   if (attrs[names.turn]) onTurn(attrs[names.turn]);
-  // The microphone opens once the agent hears us, so the first words are not lost.
+  if (attrs[names.intake_escalation]) onEscalation(attrs[names.intake_escalation]);
+  // The microphone opens once the agent hears us, so the first words are not lost; the
+  // clinician only listens.
   const ready = ["listening", "thinking", "speaking"].includes(agentState) || publishing;
-  if (ready && !state.micEnabled) enableMicrophone();
+  if (ready && !state.micEnabled && !state.clinician) enableMicrophone();
 }
 
 async function enableMicrophone() {
@@ -323,6 +337,50 @@ async function onReport(reader) {
   } catch (e) {
     console.warn("unreadable session report", e);
   }
+}
+
+// --- the intake record (clinician view) -------------------------------------------------
+
+function shownValue(value) {
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (Array.isArray(value)) return value.length ? value.join(", ") : "none";
+  return String(value);
+}
+
+async function onIntakeRecord(reader) {
+  let record;
+  try {
+    record = JSON.parse(await reader.readAll());
+  } catch (e) {
+    console.warn("unreadable intake record", e);
+    return;
+  }
+  if (state.intake && state.intake.updated > record.updated) return; // an older one, late
+  state.intake = record;
+  $("intake-status").textContent = record.status.replace("_", " ");
+  $("intake-status").className = `state ${record.status}`;
+  const rows = $("intake-answers").querySelector("tbody");
+  rows.replaceChildren();
+  for (const [item, value] of Object.entries(record.answers)) {
+    const tr = document.createElement("tr");
+    for (const text of [item, shownValue(value)]) {
+      const td = document.createElement("td");
+      td.textContent = text; // never innerHTML: answers are what a caller said
+      tr.appendChild(td);
+    }
+    rows.appendChild(tr);
+  }
+  $("intake-missing").textContent = record.missing.length ? record.missing.join(", ") : "nothing";
+  if (record.escalation) onEscalation(record.escalation.rule);
+}
+
+function onEscalation(rule) {
+  if (state.escalation === rule) return;
+  state.escalation = rule;
+  const banner = $("red-flag");
+  banner.textContent = `Red flag: ${rule.replaceAll("_", " ")}. The caller was told to seek emergency care.`;
+  banner.hidden = false;
 }
 
 // --- captions ---------------------------------------------------------------------------

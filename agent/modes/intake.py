@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from livekit import rtc
 from livekit.agents import room_io
 from livekit.agents.voice.events import ConversationItemAddedEvent
 from livekit.plugins import intake, participants, webhook
@@ -102,6 +103,7 @@ class Outputs:
         self._policy = webhook_policy(room.settings, self._url, "intake.webhook_url")
         self._deliveries: list[webhook.Delivery] = []
         self._latest: intake.IntakeRecord | None = None
+        self._text = ""
         self.delivered = asyncio.Event()
 
     def _path(self, suffix: str) -> Path:
@@ -115,12 +117,21 @@ class Outputs:
         if record.consent is not True and record.escalation is None:
             return  # nothing is kept without consent; an escalation is kept regardless
         self._latest = record
-        text = json.dumps(self.document(record))
-        participants.write_private(self._path("intake.json"), text)
-        room = self._room.room
-        if room.isconnected():
-            spawn(room.local_participant.send_text(text, topic=protocol.INTAKE_RECORD))
+        self._text = json.dumps(self.document(record))
+        participants.write_private(self._path("intake.json"), self._text)
+        self._send()
         self._report()
+
+    def _send(self, to: list[str] | None = None) -> None:
+        room = self._room.room
+        if room.isconnected() and self._text:
+            text = self._text
+            topic = protocol.INTAKE_RECORD
+            spawn(room.local_participant.send_text(text, topic=topic, destination_identities=to))
+
+    def joined(self, participant: rtc.RemoteParticipant) -> None:
+        """Someone who joins later (a clinician's page) gets the record so far."""
+        self._send([participant.identity])
 
     def escalated(self, flag: intake.RedFlag) -> None:
         room = self._room.room
@@ -207,6 +218,7 @@ async def run(room: RoomContext) -> None:
         await outputs.finish()
 
     room.job.add_shutdown_callback(on_shutdown)
+    room.room.on("participant_connected", outputs.joined)
     if config.intake.keep_transcript:
         session.on("conversation_item_added", outputs.keep_transcript)
     chat = room_io.RoomOptions(text_input=bounded_text_input())

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config.defaults import OFFLINE_CASCADE
 from ..config.models import TURN_PRESETS, LanguageTag, TurnPreset
 
-PageMode = Literal["assistant", "interpreter", "meeting"]
+PageMode = Literal["assistant", "interpreter", "meeting", "intake"]
 PagePipeline = Literal["offline", "openai-cascade", "openai-realtime", "gemini-realtime"]
 
 PIPELINES: dict[PagePipeline, dict[str, Any]] = {

@@ -37,6 +37,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
     "offline-cascade": OFFLINE,
     "openai-realtime": {"kind": "realtime", "provider": "openai"},
     "openai-cascade": {"kind": "cascade"},
+    "google-realtime": {"kind": "realtime", "provider": "google"},
 }
 SIX = ("full_name", "birth_date", "pain", "pain_level", "smoking", "symptoms")
 QUIET_S = 1.0
@@ -232,6 +233,8 @@ class Call:
     """The agent's first words → the record that ended the call."""
     attributes: dict[str, str] = field(default_factory=dict)
     """The agent's attributes when the call ended."""
+    astray: str | None = None
+    """What the caller waited for in vain, if the call did not end as scripted."""
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -259,10 +262,11 @@ async def call(
     prefix: str = "intake",
 ) -> Call:
     """Dispatches the agent with ``room_config``, says the script's lines in ``voice`` and
-    returns once a record with the script's final status is published."""
+    returns once a record with the script's final status and (at least) its answers' items
+    is published, or as soon as the call goes astray (``Call.astray``)."""
 
     def ends(record: dict[str, Any]) -> bool:
-        return bool(record["status"] == script.status)
+        return record["status"] == script.status and set(script.answers) <= set(record["answers"])
 
     async with room_with(
         server, worker.agent_name, {"caller": {}}, dispatch_metadata=room_config, prefix=prefix
@@ -270,14 +274,18 @@ async def call(
         caller = people["caller"]
         caller.watch(protocol.INTAKE_RECORD)
         result = Call(caller, caller.room.name or "")
-        said_at = 0.0
-        for line in script.lines:
-            await agent_quiet(caller, said_at)
-            await caller.speak(voice(line))
-            assert caller.speech_end is not None
-            said_at = caller.speech_end
-            result.v2v_s.append(await caller.wait_for_agent_sound(timeout=60))
-        await wait_for(lambda: any(ends(r) for r in records(caller)), "the record that ends it")
+        try:
+            said_at = 0.0
+            for line in script.lines:
+                await agent_quiet(caller, said_at)
+                await caller.speak(voice(line))
+                assert caller.speech_end is not None
+                said_at = caller.speech_end
+                result.v2v_s.append(await caller.wait_for_agent_sound(timeout=60))
+            await wait_for(lambda: any(ends(r) for r in records(caller)), "the ending record")
+        except TimeoutError as e:  # a line misheard and asked again: the script went astray
+            result.astray = str(e)
+            return result
         ending = next(t for t in caller.texts[protocol.INTAKE_RECORD] if ends(json.loads(t.text)))
         result.took_s = ending.received - caller.agent_sound_times[0]
         if json.loads(ending.text)["escalation"]:  # the attribute follows the record

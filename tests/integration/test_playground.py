@@ -20,7 +20,7 @@ from fakes.audio import read_wav, resample, write_wav
 from stack.livekit_server import LiveKitServer
 from stack.playground import PlaygroundProcess, start_playground
 from stack.process import ROOT
-from stack.recordings import clip
+from stack.recordings import clip, spoken
 from stack.worker import WorkerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,14 +50,17 @@ def playground(
     page.stop()
 
 
-def microphone(tmp_path: Path, clips: list[str], name: str, lead_s: float = 1.0) -> Path:
-    """A WAV for Chromium's fake microphone: ``lead_s`` of quiet, the recordings, 4 s of
-    quiet (played once, from when the page opens the microphone)."""
+def microphone(
+    tmp_path: Path, wavs: list[Path], name: str, lead_s: float = 1.0, gap_s: float = 0.5
+) -> Path:
+    """A WAV for Chromium's fake microphone: ``lead_s`` of quiet, the recordings with
+    ``gap_s`` between them, 4 s of quiet (played once, from when the page opens the
+    microphone)."""
     rate = 48_000
     parts = [np.zeros(int(rate * lead_s), dtype=np.int16)]
-    for c in clips:
-        samples, r = read_wav(clip(c).read_bytes())
-        parts += [resample(samples, r, rate), np.zeros(rate // 2, dtype=np.int16)]
+    for wav in wavs:
+        samples, r = read_wav(wav.read_bytes())
+        parts += [resample(samples, r, rate), np.zeros(int(rate * gap_s), dtype=np.int16)]
     parts.append(np.zeros(4 * rate, dtype=np.int16))
     path = tmp_path / f"{name}.wav"
     path.write_bytes(write_wav(np.concatenate(parts), rate))
@@ -114,7 +117,7 @@ async def join(
 async def test_assistant_hears_the_voice_answers_and_shows_latency_and_cost(
     playground: PlaygroundProcess, tmp_path: Path
 ) -> None:
-    mic = microphone(tmp_path, ["vm-nobodyavail"], "assistant")
+    mic = microphone(tmp_path, [clip("vm-nobodyavail")], "assistant")
     async with chromium(mic) as browser:
         page = await browser.new_page()
         await join(page, playground.url, name="Ada", mode="assistant", pipeline="openai-realtime")
@@ -147,7 +150,7 @@ async def test_second_page_hears_the_interpretation(
 ) -> None:
     # The interpreter translates only for listeners already in the room, and the speaker's
     # microphone opens as soon as the agent publishes: the listener has 8 s to join first.
-    speech = microphone(tmp_path, ["conf-onlyperson"], "speaker", lead_s=8.0)
+    speech = microphone(tmp_path, [clip("conf-onlyperson")], "speaker", lead_s=8.0)
     async with chromium(speech) as speaker_browser, chromium(None) as listener_browser:
         speaker = await speaker_browser.new_page()
         await join(speaker, playground.url, name="Ann", mode="interpreter", pipeline="offline")
@@ -171,6 +174,49 @@ async def test_second_page_hears_the_interpretation(
     spanish = spanish_of(heard)
     assert any(w in spanish for w in ("persona", "conferencia", "solo", "única")), spanish
     assert not heard["errors"]
+
+
+async def test_the_clinician_view_fills_live_and_shows_a_red_flag(
+    playground: PlaygroundProcess, tmp_path: Path
+) -> None:
+    # The caller consents over the greeting, gives a name, then says a red-flag sentence;
+    # the clinician's tab, joined meanwhile, listens only.
+    lines = ["Yes, you may.", "My name is John Smith.", "I have crushing chest pain."]
+    mic = microphone(tmp_path, [spoken(line) for line in lines], "caller", lead_s=4.0, gap_s=7.0)
+    async with chromium(mic) as caller_browser, chromium(None) as clinician_browser:
+        caller = await caller_browser.new_page()
+        await join(caller, playground.url, name="Pat", mode="intake", pipeline="offline")
+        joined = await wait_state(caller, lambda s: s["joined"], "the room joined")
+        link = await caller.get_attribute("#clinician-link", "href")
+        assert link and "view=clinician" in link and await caller.is_visible("#clinician-link")
+        clinician = await clinician_browser.new_page()
+        await clinician.goto(link)
+        await clinician.fill("#name", "Dr Lee")
+        await clinician.click("#join")
+        named = await wait_state(
+            clinician,
+            lambda s: s["intake"] and s["intake"]["answers"].get("full_name") == "John Smith",
+            "the caller's name in the record",
+            timeout=90,
+        )
+        await shot(clinician, "intake-clinician-filling")
+        flagged = await wait_state(
+            clinician, lambda s: s["escalation"], "the red-flag banner", timeout=60
+        )
+        await shot(clinician, "intake-clinician-red-flag")
+        banner = await clinician.inner_text("#red-flag")
+        rows = await clinician.inner_text("#intake-answers")
+        caller_state = await parley(caller)
+    assert named["intake"]["status"] == "in_progress" and "birth_date" in named["intake"]["missing"]
+    assert flagged["escalation"] == "chest_pain" and "Red flag: chest pain" in banner
+    assert "John Smith" in rows
+    assert not flagged["micEnabled"], "the clinician view opened a microphone"
+    assert caller_state["micEnabled"] and not errors_of(caller_state, flagged)
+    assert joined["room"] == flagged["room"]
+
+
+def errors_of(*states: dict[str, Any]) -> list[str]:
+    return [e for s in states for e in s["errors"]]
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@
 - ``use_model=False`` (a small model that cannot call tools): the agent says the engine's
   questions as written and the engine parses each user turn; the model is never asked.
 
-Either way every final transcript of the caller is screened for red flags first: a rule that
-fires interrupts whatever is being said, the safety message is spoken, and the call ends
-(``on_end``) or goes to a person (``on_red_flag`` decides)."""
+Either way every transcript of the caller, interim or final, is screened for red flags first:
+a rule that fires interrupts whatever is being said, the safety message is spoken, and the
+call ends (``on_end``) or goes to a person (``on_red_flag`` decides)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class IntakeAgent(Agent):
     # --- red flags -------------------------------------------------------------------------
 
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
-        if ev.is_final and (flag := self.engine.screen(ev.transcript)) is not None:
+        # Interim transcripts too: the safety message may start before the sentence ends.
+        if (flag := self.engine.screen(ev.transcript)) is not None:
             self._escalate(flag)
 
     def _escalate(self, flag: RedFlag) -> None:
