@@ -228,7 +228,8 @@ class Call:
     caller: Participant
     room: str
     v2v_s: list[float] = field(default_factory=list)
-    """Per line: the end of the caller's words → the agent's first sound after them."""
+    """Per line: the end of the caller's words → the agent's first sound since they began
+    (negative when the agent spoke over them: a red flag heard mid-sentence)."""
     took_s: float = 0.0
     """The agent's first words → the record that ended the call."""
     attributes: dict[str, str] = field(default_factory=dict)
@@ -279,9 +280,12 @@ async def call(
             for line in script.lines:
                 await agent_quiet(caller, said_at)
                 await caller.speak(voice(line))
-                assert caller.speech_end is not None
-                said_at = caller.speech_end
-                result.v2v_s.append(await caller.wait_for_agent_sound(timeout=60))
+                assert caller.speech_start is not None and caller.speech_end is not None
+                started, said_at = caller.speech_start, caller.speech_end
+                await wait_for(lambda at=started: caller.agent_sound_after(at), "an answer", 60)
+                answered = caller.agent_sound_after(started)
+                assert answered is not None
+                result.v2v_s.append(answered - said_at)
             await wait_for(lambda: any(ends(r) for r in records(caller)), "the ending record")
         except TimeoutError as e:  # a line misheard and asked again: the script went astray
             result.astray = str(e)
