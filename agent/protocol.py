@@ -187,6 +187,14 @@ LANGUAGE = _name(
     Kind.PARTICIPANT_ATTRIBUTE,
     "Interpreter: the language this participant speaks and listens in (BCP-47).",
 )
+ROLE = _name(
+    "role",
+    "parley.role",
+    Kind.PARTICIPANT_ATTRIBUTE,
+    "Intake: `clinician` on a participant who only watches the record; the agent talks with "
+    "the first participant without it.",
+)
+CLINICIAN = "clinician"
 INTERPRETATION_TRACK = _name(
     "interpretation_track",
     TRACK_PREFIX,

@@ -95,6 +95,7 @@ function requestBody() {
     pipeline: $("pipeline").value,
     preset: $("preset").value,
     room: $("room").value,
+    view: state.clinician ? "clinician" : "caller",
   };
   const config = $("config").value.trim();
   if (config) {

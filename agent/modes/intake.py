@@ -184,6 +184,28 @@ class Outputs:
             participants.append_private(self._path("transcript.jsonl"), line)
 
 
+async def first_caller(room: rtc.Room) -> rtc.RemoteParticipant:
+    """The participant the agent talks with: the first human who is not a clinician watching
+    the record (a clinician's page may join before the caller's does)."""
+
+    def caller() -> rtc.RemoteParticipant | None:
+        return next(
+            (
+                p
+                for p in participants.humans(room)
+                if p.attributes.get(protocol.ROLE) != protocol.CLINICIAN
+            ),
+            None,
+        )
+
+    arrived = asyncio.Event()
+    room.on("participant_connected", lambda _: arrived.set())
+    while (found := caller()) is None:
+        await arrived.wait()
+        arrived.clear()
+    return found
+
+
 async def run(room: RoomContext) -> None:
     config = room.config
     questionnaire = questionnaire_of(config, room.settings)
@@ -221,5 +243,8 @@ async def run(room: RoomContext) -> None:
     room.room.on("participant_connected", outputs.joined)
     if config.intake.keep_transcript:
         session.on("conversation_item_added", outputs.keep_transcript)
-    chat = room_io.RoomOptions(text_input=bounded_text_input())
-    await start(room, session, agent, chat)
+    caller = await first_caller(room.room)
+    options = room_io.RoomOptions(
+        text_input=bounded_text_input(), participant_identity=caller.identity
+    )
+    await start(room, session, agent, options)

@@ -56,6 +56,7 @@ HINTS: dict[str, str] = {
     "pipeline": f"one of {', '.join(PIPELINES)}",
     "preset": f"one of {', '.join(TURN_PRESETS)}",
     "config": f"a JSON object of room-config fields, at most {MAX_CONFIG_BYTES} bytes",
+    "view": "caller, or clinician (intake: watch the record, do not talk)",
 }
 
 
@@ -68,6 +69,7 @@ class JoinRequest(BaseModel):
     """An existing room to join as another participant; none: open a new room."""
     mode: PageMode = "assistant"
     pipeline: PagePipeline = "offline"
+    view: Literal["caller", "clinician"] = "caller"
     preset: TurnPreset = "conversation"
     """Turn-taking (cascade pipelines; realtime models detect turns themselves)."""
     config: dict[str, Any] | None = None

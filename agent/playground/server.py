@@ -130,7 +130,10 @@ async def join(request: web.Request) -> web.Response:
         lk.api_secret,
         room,
         identity,
-        {"language": req.language},
+        {
+            "language": req.language,
+            **({protocol.ROLE: protocol.CLINICIAN} if req.view == "clinician" else {}),
+        },
         name=req.name,
         ttl=TOKEN_TTL,
     )
