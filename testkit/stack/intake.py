@@ -8,7 +8,6 @@ the speech itself."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -213,16 +212,6 @@ def records(caller: Participant) -> list[dict[str, Any]]:
     return [json.loads(t.text) for t in caller.texts.get(protocol.INTAKE_RECORD, [])]
 
 
-async def agent_quiet(caller: Participant, after: float) -> None:
-    """Until the agent has said something after ``after`` and then been quiet a while."""
-
-    def done() -> bool:
-        times = caller.agent_sound_times
-        return bool(times) and times[-1] > after and time.monotonic() - times[-1] > QUIET_S
-
-    await wait_for(done, "the agent's next question, to its end", timeout=60)
-
-
 @dataclass
 class Call:
     caller: Participant
@@ -278,7 +267,7 @@ async def call(
         try:
             said_at = 0.0
             for line in script.lines:
-                await agent_quiet(caller, said_at)
+                await caller.wait_for_agent_quiet(said_at, QUIET_S)
                 await caller.speak(voice(line))
                 assert caller.speech_start is not None and caller.speech_end is not None
                 started, said_at = caller.speech_start, caller.speech_end

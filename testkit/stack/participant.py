@@ -176,6 +176,19 @@ class Participant:
             await asyncio.sleep(0.01)
         return first - self.speech_end
 
+    async def wait_for_agent_quiet(
+        self, after: float = 0.0, quiet_s: float = 0.5, timeout: float = 60.0
+    ) -> None:
+        """Until the agent made a sound after monotonic time ``after`` and then none for
+        ``quiet_s``: what it said has reached us whole (audio arrives after the agent's
+        own report that it finished)."""
+
+        def done() -> bool:
+            times = self.agent_sound_times
+            return bool(times) and times[-1] > after and time.monotonic() - times[-1] > quiet_s
+
+        await wait_for(done, "the agent's words, to their end", timeout)
+
     async def wait_for_transcripts(
         self, predicate: Callable[[Transcript], bool], timeout: float = 30.0
     ) -> list[Transcript]:

@@ -121,6 +121,7 @@ async def converse(
     v2v = await user.wait_for_agent_sound(timeout)
     timing = await _completed_turn(user, last_timing, timeout) if reports else None
     await user.wait_for_agent_state("listening", timeout)
+    await user.wait_for_agent_quiet(spoke_at, timeout=timeout)
     return Exchange(
         v2v_s=v2v,
         user_transcript=" ".join(t.text for t in _finals(user)[before:]),

@@ -23,6 +23,7 @@ from .realtime import (
     loud,
     open_session,
     push_utterance,
+    record_answer,
     speech_pcm,
     talk_over_reply,
 )
@@ -163,17 +164,6 @@ async def test_text_modality_replies_in_text(fake: Fake) -> None:
     assert reply.text == REPLY_TEXT
     assert reply.audio.size == 0
     assert observed.metrics[0].output_token_details.text_tokens > 0
-
-
-@llm.function_tool()
-async def record_answer(item: str, value: str) -> str:
-    """Records an answer.
-
-    Args:
-        item: The item id.
-        value: The answer.
-    """
-    return f"recorded {item}"
 
 
 async def test_a_scripted_tool_call_and_its_result_relayed(fake: Fake) -> None:

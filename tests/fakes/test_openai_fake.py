@@ -21,6 +21,7 @@ from .realtime import (
     loud,
     open_session,
     push_utterance,
+    record_answer,
     speech_pcm,
     talk_over_reply,
     utterance_frames,
@@ -199,17 +200,6 @@ async def test_tts_synthesizes_speech(
     assert request["text"] == REPLY_TEXT
     assert request["stream_format"] == ("audio" if model_name == "tts-1" else "sse")
     assert request["response_format"] == (response_format or "mp3")
-
-
-@llm.function_tool()
-async def record_answer(item: str, value: str) -> str:
-    """Records an answer.
-
-    Args:
-        item: The item id.
-        value: The answer.
-    """
-    return f"recorded {item}"
 
 
 ANSWER = {"name": "record_answer", "arguments": {"item": "pain_level", "value": "7"}}
