@@ -104,7 +104,7 @@ class Outputs:
         self._deliveries: list[webhook.Delivery] = []
         self._latest: intake.IntakeRecord | None = None
         self._text = ""
-        self.delivered = asyncio.Event()
+        self._finished = False
 
     def _path(self, suffix: str) -> Path:
         return self._stem.with_name(f"{self._stem.name}.{suffix}")
@@ -125,9 +125,10 @@ class Outputs:
     def _send(self, to: list[str] | None = None) -> None:
         room = self._room.room
         if room.isconnected() and self._text:
-            text = self._text
-            topic = protocol.INTAKE_RECORD
-            spawn(room.local_participant.send_text(text, topic=topic, destination_identities=to))
+            sent = room.local_participant.send_text(
+                self._text, topic=protocol.INTAKE_RECORD, destination_identities=to
+            )
+            spawn(sent)
 
     def joined(self, participant: rtc.RemoteParticipant) -> None:
         """Someone who joins later (a clinician's page) gets the record so far."""
@@ -137,13 +138,15 @@ class Outputs:
         room = self._room.room
         if room.isconnected():
             spawn(room.local_participant.set_attributes({protocol.INTAKE_ESCALATION: flag.rule}))
-        self._post({"event": "intake.escalation", "rule": flag.rule, "source": flag.source})
+        spawn(
+            self._deliver({"event": "intake.escalation", "rule": flag.rule, "source": flag.source})
+        )
 
     async def finish(self) -> None:
         """The final record to the webhook, once: the FHIR documents with it."""
-        if self._latest is None or self.delivered.is_set():
+        if self._latest is None or self._finished:
             return
-        self.delivered.set()
+        self._finished = True
         fhir_questionnaire = intake.fhir.questionnaire(self._questionnaire, self._latest.language)
         participants.write_private(
             self._path("questionnaire.json"), fhir_questionnaire.model_dump_json()
@@ -154,9 +157,6 @@ class Outputs:
             "questionnaire": fhir_questionnaire.model_dump(mode="json"),
         }
         await self._deliver(payload)
-
-    def _post(self, payload: dict[str, Any]) -> None:
-        spawn(self._deliver(payload))
 
     async def _deliver(self, payload: dict[str, Any]) -> None:
         if self._url is None or self._policy is None:

@@ -13,16 +13,18 @@ from __future__ import annotations
 import json
 import stat
 import statistics
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from livekit.plugins import webhook
 
 from agent import protocol
 from stack.fakes import FakeProviders
-from stack.intake import CALLERS, RED_FLAGS, Script, call, config, scripted
+from stack.intake import CALLERS, RED_FLAGS, Call, Script, call, config, scripted
 from stack.livekit_server import LiveKitServer
 from stack.participant import wait_for
-from stack.webhook import receiving
+from stack.webhook import Receiver, receiving
 from stack.worker import WEBHOOK_SECRET, WorkerProcess
 
 from .rooms import MEASUREMENTS
@@ -34,20 +36,30 @@ tests/fakes, and a run here would cost CI another minute."""
 CHEST_PAIN = RED_FLAGS[0]
 
 
+async def intake_call(
+    server: LiveKitServer,
+    worker: WorkerProcess,
+    fakes: FakeProviders,
+    pipeline: str,
+    script: Script,
+    delivered: Callable[[list[dict[str, Any]]], bool],
+) -> tuple[Call, Receiver]:
+    """One scripted call with a webhook receiver, until the receiver has ``delivered``."""
+    async with receiving([200]) as hook:
+        with scripted(fakes, pipeline, script):
+            room_config = config(pipeline, hook.url)
+            done = await call(
+                server, worker, room_config, script, prefix=f"intake-{script.name}-{pipeline}"
+            )
+        await wait_for(lambda: delivered(hook.bodies), "the webhook's delivery")
+    return done, hook
+
+
 @pytest.mark.parametrize("pipeline", TESTED)
 async def test_a_caller_answers_six_items_and_the_record_is_complete(
     livekit_server: LiveKitServer, worker: WorkerProcess, fakes: FakeProviders, pipeline: str
 ) -> None:
-    async with receiving([200]) as hook:
-        with scripted(fakes, pipeline, PLAIN):
-            done = await call(
-                livekit_server,
-                worker,
-                config(pipeline, hook.url),
-                PLAIN,
-                prefix=f"intake-{pipeline}",
-            )
-        await wait_for(lambda: hook.bodies, "the record at the webhook")
+    done, hook = await intake_call(livekit_server, worker, fakes, pipeline, PLAIN, bool)
 
     assert done.astray is None, (done.astray, done.records[-1:])
     final = next(r for r in done.records if r["status"] == "complete")
@@ -83,18 +95,14 @@ async def test_a_caller_answers_six_items_and_the_record_is_complete(
 async def test_a_red_flag_mid_intake_stops_it_with_the_safety_message(
     livekit_server: LiveKitServer, worker: WorkerProcess, fakes: FakeProviders, pipeline: str
 ) -> None:
-    async with receiving([200]) as hook:
-        with scripted(fakes, pipeline, CHEST_PAIN):
-            done = await call(
-                livekit_server,
-                worker,
-                config(pipeline, hook.url),
-                CHEST_PAIN,
-                prefix=f"intake-flag-{pipeline}",
-            )
-        await wait_for(
-            lambda: any(b["event"] == "intake.escalation" for b in hook.bodies), "escalation"
-        )
+    done, hook = await intake_call(
+        livekit_server,
+        worker,
+        fakes,
+        pipeline,
+        CHEST_PAIN,
+        lambda bodies: any(b["event"] == "intake.escalation" for b in bodies),
+    )
     assert done.astray is None, (done.astray, done.records[-1:])
     heard_in = done.v2v_s[-1]
     MEASUREMENTS.append(f"intake red flag → safety message ({pipeline}): {heard_in:.2f} s")
@@ -121,17 +129,8 @@ async def test_a_caller_who_hangs_up_leaves_a_partial_record(
     hangs_up = Script(
         "hangs-up", PLAIN.lines[:2], PLAIN.values[:2], {"full_name": "John Smith"}, "in_progress"
     )
-    async with receiving([200]) as hook:
-        with scripted(fakes, pipeline, hangs_up):
-            done = await call(
-                livekit_server,
-                worker,
-                config(pipeline, hook.url),
-                hangs_up,
-                prefix="intake-hangs-up",
-            )
-        # ``call`` returns once the name is in the record, and leaves the room: it hangs up
-        await wait_for(lambda: hook.bodies, "the partial record at the webhook")
+    # ``call`` returns once the name is in the record, and leaves the room: it hangs up
+    done, hook = await intake_call(livekit_server, worker, fakes, pipeline, hangs_up, bool)
     (body,) = hook.bodies
     assert body["record"]["status"] == "partial"
     assert body["record"]["answers"] == {"full_name": "John Smith"}

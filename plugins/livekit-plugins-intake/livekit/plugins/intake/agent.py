@@ -12,9 +12,8 @@ call ends (``on_end``) or goes to a person (``on_red_flag`` decides)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.llm import ChatContext, ChatMessage, StopResponse, ToolResult, function_tool
@@ -47,7 +46,6 @@ class Hooks:
     """A rule fired; the safety message is being spoken."""
     on_end: Callable[[IntakeRecord], None] = lambda _: None
     """The last words were spoken (complete, declined or escalated): end or hand over."""
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class IntakeAgent(Agent):
@@ -145,7 +143,6 @@ class IntakeAgent(Agent):
             self.engine.end()
         self._changed()
         self.hooks.on_end(self.engine.record())
-        self.hooks.ended.set()
 
     def _changed(self) -> None:
         record = self.engine.record()
