@@ -160,9 +160,11 @@ async function connect(data, mode) {
   room.registerTextStreamHandler(names.transcription, onCaption);
   room.registerTextStreamHandler(names.report, onReport);
   room.registerTextStreamHandler(names.intake_record, onIntakeRecord);
-  await room.connect(data.url, data.token);
+  // Before connecting: in a room where the agent already speaks, its track arrives during
+  // connect, and its level meter needs the audio context.
   audioCtx = new AudioContext();
   await audioCtx.resume();
+  await room.connect(data.url, data.token);
   state.joined = true;
   state.room = data.room;
   state.identity = data.identity;
