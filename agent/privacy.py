@@ -7,7 +7,10 @@ writes them all out. Room names and identities can name a patient. Python runs a
 filters only for records logged on that very logger, so the filter sits on the handlers,
 which every record of every logger passes: it drops ``lk.pii.*`` and replaces identities with
 a pseudonym (``pseudonym()``: the same name always gives the same one, so an operator can
-still follow one room through the log).
+still follow one room through the log). A phone caller's number is replaced wherever it
+appears in a message: numbers written as E.164 (``+`` and 7 to 15 digits), and the values a
+mode names with ``keep_out_of_logs`` (the number as the carrier sent it, identities built
+from it).
 """
 
 from __future__ import annotations
@@ -24,9 +27,26 @@ _PSEUDONYM = re.compile(r"^id-[0-9a-f]{12}$")
 room again): a value already replaced stays as it is."""
 
 
+_E164 = re.compile(r"\+[0-9]{7,15}")
+_kept_out: set[str] = set()
+
+
 def pseudonym(value: str) -> str:
     """What logs show instead of a room name or an identity."""
     return "id-" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def keep_out_of_logs(value: str) -> None:
+    """From now on this process's log messages and ``scrub`` show ``value`` replaced."""
+    _kept_out.add(value)
+
+
+def scrub(text: str) -> str:
+    """``text`` with phone numbers and the values kept out of logs replaced by pseudonyms
+    (longest first: an identity holds the number)."""
+    for value in sorted((v for v in _kept_out if v in text), key=len, reverse=True):
+        text = text.replace(value, pseudonym(value))
+    return _E164.sub(lambda m: pseudonym(m.group()), text)
 
 
 class DropPersonalData(logging.Filter):
@@ -38,6 +58,9 @@ class DropPersonalData(logging.Filter):
             value = fields.get(key)
             if isinstance(value, str) and not _PSEUDONYM.match(value):
                 fields[key] = pseudonym(value)
+        message = record.getMessage()
+        if (scrubbed := scrub(message)) != message:
+            record.msg, record.args = scrubbed, None
         return True
 
 

@@ -17,7 +17,7 @@ from .. import protocol
 from ..background import spawn
 from ..config.errors import ErrorCode, ErrorReport, ParleyError
 from ..config.models import RoomConfig
-from ..privacy import pseudonym
+from ..privacy import pseudonym, scrub
 from ..settings import WorkerSettings
 
 logger = logging.getLogger("parley")
@@ -58,8 +58,9 @@ class RoomContext:
 
     @property
     def file_stem(self) -> str:
-        """What the room's files are named by: its SID and a readable part of its name."""
-        return room_file_stem(self.job.job.room.sid, self.job.job.room.name)
+        """What the room's files are named by: its SID and a readable part of its name
+        (without a caller's number)."""
+        return room_file_stem(self.job.job.room.sid, scrub(self.job.job.room.name))
 
     def report(self, error: ErrorReport) -> None:
         """Tells the room about a problem the agent works around (it stays)."""

@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import room_io
+from livekit.agents.types import NOT_GIVEN
 from livekit.agents.voice.events import ConversationItemAddedEvent
 from livekit.plugins import intake, participants, webhook
 from pydantic import BaseModel, ValidationError
@@ -27,6 +30,7 @@ from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, RoomConfig
 from ..reports.publish import publish
 from ..settings import WorkerSettings
+from . import phone
 from .chat import bounded_text_input
 from .context import RoomContext
 from .outputs import webhook_policy, writable_folder
@@ -105,13 +109,32 @@ class Outputs:
         self._latest: intake.IntakeRecord | None = None
         self._text = ""
         self._finished = False
+        self._handoff: dict[str, str] | None = None
 
     def _path(self, suffix: str) -> Path:
         return self._stem.with_name(f"{self._stem.name}.{suffix}")
 
     def document(self, record: intake.IntakeRecord) -> dict[str, Any]:
         fhir = intake.fhir.response(self._questionnaire, record)
-        return {**record.model_dump(mode="json"), "fhir": fhir.model_dump(mode="json")}
+        document = {**record.model_dump(mode="json"), "fhir": fhir.model_dump(mode="json")}
+        if self._handoff is not None:
+            document["transfer"] = self._handoff
+        return document
+
+    async def handed_over(self, transfer: Awaitable[None]) -> bool:
+        """Runs the transfer to a person and records how it went (``transfer`` in the
+        record: the target and ``transferred`` or ``failed``)."""
+        to = self._room.config.intake.transfer_to or ""
+        try:
+            await transfer
+        except Exception as e:  # the SIP service or the target refused: the caller is told
+            logger.warning("intake: the transfer failed (%s)", type(e).__name__)
+            self._handoff = {"to": to, "status": "failed"}
+        else:
+            self._handoff = {"to": to, "status": "transferred"}
+        if self._latest is not None:
+            self.changed(self._latest)
+        return self._handoff["status"] == "transferred"
 
     def changed(self, record: intake.IntakeRecord) -> None:
         if record.consent is not True and record.escalation is None:
@@ -207,21 +230,38 @@ async def first_caller(room: rtc.Room) -> rtc.RemoteParticipant:
 
 
 async def run(room: RoomContext) -> None:
+    questionnaire = questionnaire_of(room.config, room.settings)
+    caller = await first_caller(room.room)
+    on_phone = phone.is_phone(caller)
+    if on_phone:
+        phone.protect(caller)
+        room = replace(room, config=phone.for_line(room.config))
     config = room.config
-    questionnaire = questionnaire_of(config, room.settings)
+    handoff = on_phone and config.intake.transfer_to is not None
     outputs = Outputs(room, questionnaire)
     session = await open_session(room)
     engine = intake.IntakeEngine(
-        questionnaire, config.language, safety_message=config.intake.safety_message
+        questionnaire,
+        config.language,
+        safety_message=config.intake.safety_message,
+        keypad=on_phone,
+        handoff=handoff,
     )
 
     async def end(record: intake.IntakeRecord) -> None:
+        if handoff and record.status is intake.Status.ESCALATED:
+            assert config.intake.transfer_to is not None
+            if await outputs.handed_over(
+                phone.transfer(room.job, caller, config.intake.transfer_to)
+            ):
+                await outputs.finish()
+                room.job.shutdown(reason="intake escalated: transferred to a person")
+                return
+            await agent.say_last(engine.safety_message)
         await outputs.finish()
-        if record.status is intake.Status.ESCALATED and config.intake.transfer_to:
-            # Handing a phone caller to a person needs SIP (the phone issue): until then the
-            # call ends after the safety message, as it does without transfer_to.
-            logger.info("intake: transfer to a person is not available yet; ending the call")
         await asyncio.sleep(END_GRACE_S)
+        if on_phone:  # the agent hangs up; the line is not left open
+            await phone.hang_up(room.job, caller)
         room.job.shutdown(reason=f"intake ended: {record.status}")
 
     hooks = intake.Hooks(
@@ -230,7 +270,12 @@ async def run(room: RoomContext) -> None:
         on_end=lambda record: spawn(end(record)),
     )
     agent = intake.IntakeAgent(
-        engine, use_model=model_asks(config), hooks=hooks, instructions=config.instructions
+        engine,
+        use_model=model_asks(config),
+        hooks=hooks,
+        instructions=config.instructions,
+        # livekit-sip answers once the agent's track is up: the questions wait for that.
+        start_when=phone.answered(room.room, caller) if on_phone else None,
     )
 
     async def on_shutdown() -> None:  # hung up, or the job is ending: keep what was answered
@@ -243,8 +288,11 @@ async def run(room: RoomContext) -> None:
     room.room.on("participant_connected", outputs.joined)
     if config.intake.keep_transcript:
         session.on("conversation_item_added", outputs.keep_transcript)
-    caller = await first_caller(room.room)
+    if on_phone:
+        phone.on_keys(room.room, caller, agent.press)
     options = room_io.RoomOptions(
-        text_input=bounded_text_input(), participant_identity=caller.identity
+        text_input=bounded_text_input(),
+        participant_identity=caller.identity,
+        audio_input=phone.audio_input() if on_phone else NOT_GIVEN,
     )
     await start(room, session, agent, options)

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from .. import protocol
 from ..background import spawn
 from ..config.models import CascadePipeline, RoomConfig
+from ..privacy import scrub
 from . import metrics as prom
 from .cost import Cost, session_cost
 from .publish import publish
@@ -75,7 +76,7 @@ class SessionRecorder:
         self._path = reports_dir / f"{file_stem}-{job_id}.json"
         self._labels = {"mode": config.mode, "pipeline": pipeline_label(config)}
         self.report = SessionReport(
-            room=room.name,
+            room=scrub(room.name),  # a phone dispatch rule puts the number in it
             job_id=job_id,
             mode=config.mode,
             pipeline=self._labels["pipeline"],

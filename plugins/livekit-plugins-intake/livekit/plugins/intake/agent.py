@@ -6,17 +6,21 @@
 - ``use_model=False`` (a small model that cannot call tools): the agent says the engine's
   questions as written and the engine parses each user turn; the model is never asked.
 
+On a phone, ``press`` takes the caller's keys (DTMF) as answers too, on either path.
+
 Either way every transcript of the caller, interim or final, is screened for red flags first:
 a rule that fires interrupts whatever is being said, the safety message is spoken, and the
 call ends (``on_end``) or goes to a person (``on_red_flag`` decides)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.llm import ChatContext, ChatMessage, StopResponse, ToolResult, function_tool
+from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from .engine import CONFIRMED, CONSENT, IntakeEngine, IntakeRecord, Reply
@@ -56,7 +60,11 @@ class IntakeAgent(Agent):
         use_model: bool,
         hooks: Hooks | None = None,
         instructions: str | None = None,
+        start_when: Awaitable[bool] | None = None,
     ) -> None:
+        """``start_when``: the first words wait until it is true (a phone call is answered
+        once the agent's audio track is up, so the session starts first); false: the
+        caller left, and nothing is said."""
         items = ", ".join(f"{i.id} ({i.type})" for i in engine.questionnaire.items)
         super().__init__(
             instructions=instructions or INSTRUCTIONS.format(language=engine.language, items=items),
@@ -67,11 +75,20 @@ class IntakeAgent(Agent):
         self.hooks = hooks or Hooks()
         self._published = 0.0
         self._ending = False
+        self._start_when = start_when
+        self._starting: asyncio.Task[None] | None = None
 
     async def on_enter(self) -> None:
         self.session.on("user_input_transcribed", self._on_transcribed)
         self._changed()
-        self._speak(self.engine.prompt())
+        if self._start_when is None:
+            self._speak(self.engine.prompt())
+        else:
+            self._starting = asyncio.create_task(self._start(self._start_when))
+
+    async def _start(self, ready: Awaitable[bool]) -> None:
+        if await ready:
+            self._speak(self.engine.prompt())
 
     # --- red flags -------------------------------------------------------------------------
 
@@ -85,7 +102,7 @@ class IntakeAgent(Agent):
         self.session.interrupt(force=True)
         self._changed()
         self.hooks.on_red_flag(flag)
-        self._speak(self.engine.safety_message, ends=True)
+        self._speak(self.engine.escalation_message, ends=True)
 
     # --- listening -------------------------------------------------------------------------
 
@@ -96,6 +113,17 @@ class IntakeAgent(Agent):
             return
         self._follow(self.engine.hear(new_message.text_content or ""))
         raise StopResponse()
+
+    def press(self, key: str) -> None:
+        """A key the caller pressed on a phone (DTMF): a complete entry answers what is
+        asked, cutting short the question if it is still being said."""
+        if self._ending:
+            return
+        reply = self.engine.press(key)
+        if reply is None:
+            return
+        self.session.interrupt()
+        self._follow(reply)
 
     async def record_answer(self, item: str, value: str) -> ToolResult | None:
         """Records the patient's answer to one questionnaire item (the model's tool, given to
@@ -123,20 +151,27 @@ class IntakeAgent(Agent):
     # --- speaking and the record -----------------------------------------------------------
 
     def _speak(self, text: str, *, ends: bool = False) -> None:
-        """Says ``text`` as written: through the TTS, or a realtime model told the words."""
         if self._ending or not text:
             return
-        session: AgentSession[None] = self.session
-        if session.tts is not None or not isinstance(session.llm, llm.RealtimeModel):
-            handle = session.say(text, allow_interruptions=not ends)
-        else:
-            handle = session.generate_reply(
-                instructions=f"Say exactly this, word for word, and nothing else: {text}",
-                allow_interruptions=not ends,
-            )
+        handle = self._say(text, interruptible=not ends)
         if ends:
             self._ending = True
             handle.add_done_callback(lambda _: self._end())
+
+    def say_last(self, text: str) -> SpeechHandle:
+        """Words after the end, not interruptible: the host's own (a handoff that failed is
+        followed by the safety message)."""
+        return self._say(text, interruptible=False)
+
+    def _say(self, text: str, *, interruptible: bool) -> SpeechHandle:
+        """Says ``text`` as written: through the TTS, or a realtime model told the words."""
+        session: AgentSession[None] = self.session
+        if session.tts is not None or not isinstance(session.llm, llm.RealtimeModel):
+            return session.say(text, allow_interruptions=interruptible)
+        return session.generate_reply(
+            instructions=f"Say exactly this, word for word, and nothing else: {text}",
+            allow_interruptions=interruptible,
+        )
 
     def _end(self) -> None:
         if not self.engine.ended:

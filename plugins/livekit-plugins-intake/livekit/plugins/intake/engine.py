@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from .keypad import Keys, meaning
 from .parse import parse, says, yes_no
-from .prompts import again, localized, prompts, safety, spoken
+from .prompts import again, keys, localized, prompts, safety, spoken
 from .questionnaire import Item, Questionnaire, Value
 from .redflags import RedFlag, RedFlagScreen
 from .words import normalize
@@ -36,6 +37,8 @@ class Escalation(BaseModel):
     rule: str
     source: str
     at: float
+    handoff: bool = False
+    """The caller was told they are being handed to a person (the host transfers them)."""
 
 
 class IntakeRecord(BaseModel):
@@ -72,10 +75,18 @@ class IntakeEngine:
         *,
         safety_message: str | None = None,
         today: date | None = None,
+        keypad: bool = False,
+        handoff: bool = False,
     ) -> None:
+        """``keypad``: the caller has one (a phone): each question says how to type the
+        answer, and ``press`` takes the keys. ``handoff``: after a red flag the host hands
+        the caller to a person, so the caller hears that instead of the safety message."""
         self.questionnaire = questionnaire
         self.language = language
         self.safety_message = safety(questionnaire, language, safety_message)
+        self.handoff = handoff
+        self.escalation_message = prompts(language).transfer if handoff else self.safety_message
+        """What the caller hears the moment a red flag fires."""
         self._today = today
         self._screen = RedFlagScreen(questionnaire.rules())
         self.answers: dict[str, Value] = {}
@@ -84,6 +95,8 @@ class IntakeEngine:
         self.escalation: Escalation | None = None
         self.ended = False
         self._choosing = False
+        self.keypad = keypad
+        self._keys = Keys()
         self._started = self._updated = time.time()
 
     # --- where the intake stands ---------------------------------------------------------
@@ -128,7 +141,27 @@ class IntakeEngine:
         return self.unanswered()[0]
 
     def prompt(self) -> str:
-        """What to ask now, as written."""
+        """What to ask now, as written (with how to type the answer, on a keypad)."""
+        asked = self._asked()
+        if not self.keypad or not asked or self.step == "which":
+            return asked
+        kind, item, _ = self._asking()
+        return f"{asked} {keys(kind, item, self.language)}"
+
+    def _asking(self) -> tuple[str, Item | None, str]:
+        """The type of answer asked for now, its item, and the id answers go to."""
+        match self.step:
+            case "consent":
+                return "yes_no", None, CONSENT
+            case "readback":
+                return "yes_no", None, CONFIRMED
+            case "item":
+                item = self.current()
+                assert item is not None
+                return item.type, item, item.id
+        return "text", None, ""
+
+    def _asked(self) -> str:
         p = prompts(self.language)
         match self.step:
             case "consent":
@@ -180,7 +213,9 @@ class IntakeEngine:
         return flag
 
     def escalate(self, flag: RedFlag) -> None:
-        self.escalation = Escalation(rule=flag.rule, source=flag.source, at=time.time())
+        self.escalation = Escalation(
+            rule=flag.rule, source=flag.source, at=time.time(), handoff=self.handoff
+        )
         self._touch()
 
     def end(self) -> None:
@@ -194,7 +229,7 @@ class IntakeEngine:
         if self.step == "ended":
             return Reply(say="", accepted=False, ends=True)
         if (flag := self.screen(words)) is not None:
-            return Reply(say=self.safety_message, accepted=False, ends=True, red_flag=flag)
+            return Reply(say=self.escalation_message, accepted=False, ends=True, red_flag=flag)
         match self.step:
             case "consent":
                 return self.answer(CONSENT, words)
@@ -206,6 +241,22 @@ class IntakeEngine:
                 item = self.current()
                 assert item is not None
                 return self.answer(item.id, words)
+
+    def press(self, key: str) -> Reply | None:
+        """A key the caller pressed (DTMF ``0``-``9``, ``*``, ``#``): ``None`` while an
+        entry is still being typed, else the reply to the complete entry."""
+        if self.step == "ended":
+            return Reply(say="", accepted=False, ends=True)
+        kind, item, target = self._asking()
+        entry = self._keys.press(key, kind, len(item.options) if item else 0)
+        if entry is None:
+            return None
+        if entry == "":
+            return Reply(say=self.prompt(), accepted=False)
+        value = meaning(entry, kind, item, self.language).value
+        if value is None:
+            return Reply(say=f"{keys(kind, item, self.language)} {self._asked()}", accepted=False)
+        return self.answer(target, value)
 
     def answer(self, item_id: str, value: str) -> Reply:
         """Validates and stores one answer (the model's tool and ``hear`` both come here);
@@ -231,7 +282,7 @@ class IntakeEngine:
         self._touch()
         if (flag := self._screen.answers(self.answers)) is not None:
             self.escalate(flag)
-            return Reply(say=self.safety_message, accepted=True, ends=True, red_flag=flag)
+            return Reply(say=self.escalation_message, accepted=True, ends=True, red_flag=flag)
         return Reply(say=self.prompt(), accepted=True)
 
     def _consent(self, value: str) -> Reply:
@@ -284,6 +335,7 @@ class IntakeEngine:
 
     def _touch(self) -> None:
         self._updated = time.time()
+        self._keys.typed = ""  # keys typed for the question before do not carry over
 
 
 _STOP_WORDS = frozenset(

@@ -22,10 +22,13 @@ class Prompts:
     which_again: str
     closing: str
     safety: str
+    transfer: str
     yes: str
     no: str
     none: str
     unanswered: str
+    keys: dict[str, str]
+    """How to answer on a phone's keypad, per item type (``text``: it must be said)."""
 
 
 PROMPTS: dict[str, Prompts] = {
@@ -52,10 +55,20 @@ PROMPTS: dict[str, Prompts] = {
         safety="What you describe may be a medical emergency. Please hang up and call your "
         "local emergency number, 911 in the United States, or go to the nearest emergency "
         "room now.",
+        transfer="What you describe needs a person right away. I am transferring you to "
+        "your care team now. Please stay on the line.",
         yes="yes",
         no="no",
         none="none",
         unanswered="not answered",
+        keys={
+            "yes_no": "Or press 1 for yes, 2 for no.",
+            "number": "Or type the number, then the pound key.",
+            "date": "Or type the month, the day and the year as eight digits, then pound.",
+            "choice": "Or press {options}.",
+            "multi_choice": "Or type all that apply, then pound: {options}, 0 for none.",
+            "text": "Please say your answer; it cannot be typed.",
+        },
     ),
     "es": Prompts(
         intro="Hola. Soy un asistente automático, no una persona, para el {title}. Le haré "
@@ -80,10 +93,21 @@ PROMPTS: dict[str, Prompts] = {
         closing="Gracias. Sus respuestas ya están con su equipo médico. Adiós.",
         safety="Lo que describe puede ser una emergencia médica. Por favor, cuelgue y llame "
         "ahora al número de emergencias, el 112 o el 911, o vaya a urgencias.",
+        transfer="Lo que describe necesita una persona ahora mismo. Le paso con su equipo "
+        "médico. Por favor, no cuelgue.",
         yes="sí",
         no="no",
         none="ninguno",
         unanswered="sin respuesta",
+        keys={
+            "yes_no": "O pulse 1 para sí, 2 para no.",
+            "number": "O marque el número y después la tecla almohadilla.",
+            "date": "O marque el día, el mes y el año con ocho cifras y después almohadilla.",
+            "choice": "O pulse {options}.",
+            "multi_choice": "O marque todas las que correspondan y almohadilla: {options}, "
+            "0 para ninguna.",
+            "text": "Por favor, diga su respuesta; no se puede marcar.",
+        },
     ),
 }
 
@@ -132,6 +156,16 @@ def again(item: Item, problem: Problem, language: str) -> str:
         )
     )
     return f"{need} {localized(item.text, language)}"
+
+
+def keys(kind: str, item: Item | None, language: str) -> str:
+    """How to answer a question of type ``kind`` on the keypad."""
+    per = " para " if base(language) == "es" else " for "
+    options = ", ".join(
+        f"{n}{per}{localized(o.text, language)}"
+        for n, o in enumerate(item.options if item else [], 1)
+    )
+    return prompts(language).keys[kind].format(options=options)
 
 
 def safety(questionnaire: Questionnaire, language: str, override: str | None = None) -> str:
