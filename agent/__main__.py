@@ -4,6 +4,7 @@
 - ``python -m agent schema [--markdown]``: the room-config JSON Schema (or a field table).
 - ``python -m agent docs``: rewrites the docs' parts that come from code (see ``docs.py``).
 - ``python -m agent playground [--port 8780]``: the web page to try every mode from a browser.
+- ``python -m agent dial --to +1... --trunk ST_...``: calls a patient back into an intake room.
 - ``python -m agent eval turns --cases DIR [--preset NAME] [--json FILE]``: turn-taking
   presets measured on labelled recordings.
 """
@@ -30,6 +31,11 @@ def main(argv: list[str]) -> int:
         from .eval.turns import main as eval_turns
 
         return eval_turns(argv[3:])
+    if argv[1:2] == ["dial"]:
+        from .dial import main as dial
+
+        load_env_files()
+        return dial(argv[2:])
     if argv[1:2] == ["playground"]:
         from .playground.server import main as playground
 

@@ -1,6 +1,6 @@
 """Opening a room for Parley: create it, dispatch the agent into it with the room config, and
-mint join tokens that open that one room only. Used by the playground, ``python -m stack
-room`` and the tests alike."""
+mint join tokens that open that one room only; and dial a patient into one. Used by the
+playground, ``python -m stack room``, ``python -m agent dial`` and the tests alike."""
 
 from __future__ import annotations
 
@@ -62,4 +62,22 @@ async def dispatch(
     async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
         await lk.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
+        )
+
+
+async def call_out(
+    url: str, api_key: str, api_secret: str, room: str, trunk_id: str, number: str
+) -> api.SIPParticipantInfo:
+    """Dials ``number`` through the outbound trunk ``trunk_id`` into ``room``
+    (``CreateSIPParticipant``); returns once the SIP service placed the call. The callee
+    joins as ``callee``: an identity that does not carry their number."""
+    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+        return await lk.sip.create_sip_participant(
+            api.CreateSIPParticipantRequest(
+                sip_trunk_id=trunk_id,
+                sip_call_to=number,
+                room_name=room,
+                participant_identity="callee",
+                participant_name="Patient",
+            )
         )

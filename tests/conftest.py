@@ -12,6 +12,7 @@ import pytest
 
 from stack.fakes import FakeProviders, start_fakes
 from stack.livekit_server import LiveKitServer, start_livekit_server
+from stack.phone import PhoneService, Redis, start_phone_service, start_redis
 from stack.process import ROOT
 from stack.recordings import clip
 from stack.worker import WorkerProcess, start_worker
@@ -67,10 +68,27 @@ def recording() -> Path:
 
 
 @pytest.fixture(scope="session")
-def livekit_server(log_dir: Path) -> Iterator[LiveKitServer]:
-    server = start_livekit_server(log_dir, isolated_ports=True)
+def redis(log_dir: Path) -> Iterator[Redis]:
+    process = start_redis(log_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def livekit_server(log_dir: Path, redis: Redis) -> Iterator[LiveKitServer]:
+    """With Redis, as a deployment with a SIP service runs it: the phone tests use its SIP
+    API, and every other test runs on the same server."""
+    server = start_livekit_server(log_dir, isolated_ports=True, redis=redis.address)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def phones(log_dir: Path, livekit_server: LiveKitServer, redis: Redis) -> Iterator[PhoneService]:
+    """The SIP service's stand-in: phone callers reach the agent through dispatch rules."""
+    service = start_phone_service(log_dir, livekit_server, redis)
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")

@@ -47,10 +47,18 @@ class LiveKitServer:
 
 
 def start_livekit_server(
-    log_dir: Path, *, isolated_ports: bool = False, timeout: float = 30.0
+    log_dir: Path,
+    *,
+    isolated_ports: bool = False,
+    timeout: float = 30.0,
+    redis: str | None = None,
+    name: str = "livekit-server",
 ) -> LiveKitServer:
-    """Starts livekit-server with ``livekit.yaml``; ``isolated_ports`` picks free ports."""
+    """Starts livekit-server with ``livekit.yaml``; ``isolated_ports`` picks free ports;
+    ``redis`` (``host:port``) turns on its SIP API, which needs Redis to reach a SIP service."""
     config = yaml.safe_load((ROOT / "livekit.yaml").read_text())
+    if redis is not None:
+        config["redis"] = {"address": redis}
     if isolated_ports:
         config["port"] = free_port()
         config["rtc"]["tcp_port"] = free_port()
@@ -60,7 +68,7 @@ def start_livekit_server(
     path = Path(tempfile.mkdtemp(prefix="parley-lk-")) / "livekit.yaml"
     path.write_text(yaml.safe_dump(config))
     process = ManagedProcess(
-        "livekit-server", [server_binary(), "--config", str(path)], log_dir / "livekit-server.log"
+        name, [server_binary(), "--config", str(path)], log_dir / f"{name}.log"
     )
     port = int(config["port"])
     process.wait_until(lambda: port_open(port), timeout, "listening")

@@ -65,7 +65,7 @@ class Participant:
     room: rtc.Room = field(default_factory=rtc.Room)
     transcripts: list[Transcript] = field(default_factory=list)
     agent_frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    """Every agent audio frame (arrival time, int16 samples at SAMPLE_RATE): what we heard."""
+    """Every agent audio frame (arrival time, int16 samples at ``rate``): what we heard."""
     heard_tracks: set[str] = field(default_factory=set)
     """Names of the agent's audio tracks we are subscribed to now."""
     sound_by_track: dict[str, list[float]] = field(default_factory=dict)
@@ -78,6 +78,11 @@ class Participant:
     speech_end: float | None = None
     """Monotonic time the recording's last voiced frame was handed to WebRTC: the end of the
     user's last word, not of the quiet tail some recordings carry."""
+    rate: int = SAMPLE_RATE
+    """What this participant's microphone and ears work at (a phone: 8 kHz)."""
+    listen_frame_ms: int | None = None
+    """The frames the agent's audio is read in (a phone line: its packets); None: as the
+    SDK delivers them."""
     _tasks: utils.aio.TaskSet = field(default_factory=utils.aio.TaskSet)
     _publishing: asyncio.Task[None] | None = None
     _utterances: asyncio.Queue[_Utterance] = field(default_factory=asyncio.Queue)
@@ -102,12 +107,24 @@ class Participant:
     async def _listen(self, track: rtc.Track) -> None:
         self.heard_tracks.add(track.name)
         sounds = self.sound_by_track.setdefault(track.name, [])
-        async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
-            samples = np.frombuffer(event.frame.data, dtype=np.int16)
-            now = time.monotonic()
-            self.agent_frames.append((now, samples))
+        stream = rtc.AudioStream(
+            track, sample_rate=self.rate, num_channels=1, frame_size_ms=self.listen_frame_ms
+        )
+        async for event in stream:
+            at, samples = self.heard(time.monotonic(), np.frombuffer(event.frame.data, np.int16))
+            self.agent_frames.append((at, samples))
             if rms_dbfs(samples) > SILENCE_DBFS:
-                sounds.append(now)
+                sounds.append(at)
+
+    def heard(self, at: float, samples: np.ndarray) -> tuple[float, np.ndarray]:
+        """What reaches our ear of a frame the agent sent, and when (a phone line delays
+        and degrades it); a WebRTC client hears it as it arrives."""
+        return at, samples
+
+    def said(self, samples: np.ndarray) -> np.ndarray:
+        """What leaves our microphone for the room of a frame we say (a phone line's codec
+        and losses); a WebRTC client sends it as it is."""
+        return samples
 
     def watch(self, topic: str) -> list[Transcript]:
         """Collects the text streams of ``topic`` (with their arrival time as ``received``)."""
@@ -159,7 +176,7 @@ class Participant:
         return sorted(t for times in self.sound_by_track.values() for t in times)
 
     def agent_audio_after(self, t: float) -> np.ndarray:
-        """What the agent said after monotonic time ``t``, as int16 at SAMPLE_RATE."""
+        """What the agent said after monotonic time ``t``, as int16 at ``rate``."""
         heard = [samples for at, samples in self.agent_frames if at > t]
         return np.concatenate(heard) if heard else np.zeros(0, dtype=np.int16)
 
@@ -207,22 +224,22 @@ class Participant:
         use), which carries silence between utterances as a real microphone would."""
         samples, rate = read_wav(await asyncio.to_thread(wav.read_bytes))
         done = asyncio.get_running_loop().create_future()
-        pcm = resample(samples, rate, SAMPLE_RATE)
-        self._utterances.put_nowait((pcm, quiet_ends_s(pcm, SAMPLE_RATE), done))
+        pcm = resample(samples, rate, self.rate)
+        self._utterances.put_nowait((pcm, quiet_ends_s(pcm, self.rate), done))
         await self.open_microphone()
         await done
 
     async def open_microphone(self) -> None:
         """Publishes the microphone track, which sends silence until something is said."""
         if self._publishing is None:
-            source = rtc.AudioSource(SAMPLE_RATE, 1)
+            source = rtc.AudioSource(self.rate, 1)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
             options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await self.room.local_participant.publish_track(track, options)
             self._publishing = asyncio.create_task(self._stream(source))
 
     async def _stream(self, source: rtc.AudioSource) -> None:
-        n = SAMPLE_RATE * FRAME_MS // 1000
+        n = self.rate * FRAME_MS // 1000
         silence = np.zeros(n, dtype=np.int16)
         pcm, quiet, done = np.zeros(0, dtype=np.int16), (0.0, 0.0), None
         start = time.monotonic()
@@ -240,7 +257,8 @@ class Participant:
                     done.set_result(None)
                     done = None
                 chunk = np.concatenate([chunk, silence[: n - chunk.size]])
-            await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, n))
+            sent_frame = self.said(chunk)
+            await source.capture_frame(rtc.AudioFrame(sent_frame.tobytes(), self.rate, 1, n))
             i += 1
             await asyncio.sleep(max(0.0, start + i * FRAME_MS / 1000 - time.monotonic()))
 

@@ -1,0 +1,242 @@
+"""Phone calls into the intake line through the real server and its SIP API: the caller comes
+in through an inbound trunk and a dispatch rule, on a G.711 line, answers by voice and by
+keys, and the agent hangs up, transfers, or dials out (``stack.phone`` has the emulated SIP
+leg). The offline cascade hears the caller, so Whisper is what understands the line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from livekit.plugins import offline, silero
+
+from agent import protocol
+from stack.intake import OFFLINE, records
+from stack.livekit_server import LiveKitServer
+from stack.participant import wait_for
+from stack.phone import LINE_RATE, PhoneCaller, PhoneService, dispatch_rule
+from stack.webhook import receiving
+from stack.worker import WorkerProcess
+
+from ..models.conftest import pcm_frame
+from .rooms import MEASUREMENTS
+
+LINE = "+15550100"
+"""The clinic's number (the inbound trunk's)."""
+QUIET_S = 1.0
+ITEMS = ("full_name", "birth_date", "pain", "pain_level", "smoking")
+
+
+def questionnaire(*items: str) -> dict[str, Any]:
+    from livekit.plugins import intake
+
+    data = intake.example_questionnaire().model_dump(mode="json", exclude_none=True)
+    data["items"] = [i for i in data["items"] if i["id"] in items]
+    return data
+
+
+def room_config(hook_url: str, *items: str, **intake: Any) -> dict[str, Any]:
+    return {
+        "mode": "intake",
+        "pipeline": OFFLINE,
+        "intake": {"questionnaire": questionnaire(*items), "webhook_url": hook_url, **intake},
+    }
+
+
+@pytest.fixture(scope="module")
+def ear() -> offline.STT:
+    """Whisper as the agent runs it, but over whole passages (several sentences): the
+    fitted context suits one utterance."""
+    return offline.STT(vad=silero.VAD.load(), language="en", fit_context=False)
+
+
+async def heard(caller: PhoneCaller, ear: offline.STT, after: float) -> str:
+    """What the caller heard since ``after``, as Whisper writes it."""
+    audio = caller.agent_audio_after(after)
+    result = await ear.recognize(pcm_frame(audio, LINE_RATE))
+    return result.alternatives[0].text.lower()
+
+
+async def next_question(caller: PhoneCaller, after: float, quiet_s: float = QUIET_S) -> float:
+    """Waits until the agent has said its next words to the end (no sound for ``quiet_s``:
+    a longer wait spans the pauses between its sentences); returns when they began."""
+    await caller.wait_for_agent_quiet(after, quiet_s)
+    began = caller.agent_sound_after(after)
+    assert began is not None
+    return began
+
+
+async def say(caller: PhoneCaller, text: str) -> float:
+    from stack.recordings import spoken
+
+    await caller.speak(spoken(text))
+    assert caller.speech_end is not None
+    return caller.speech_end
+
+
+async def press(caller: PhoneCaller, keys: str) -> float:
+    await caller.press(keys)
+    return time.monotonic()
+
+
+def final(caller: PhoneCaller, status: str) -> dict[str, Any] | None:
+    return next((r for r in records(caller) if r["status"] == status), None)
+
+
+async def test_a_caller_answers_by_voice_and_keys_and_the_agent_hangs_up(
+    livekit_server: LiveKitServer,
+    worker: WorkerProcess,
+    phones: PhoneService,
+    ear: offline.STT,
+) -> None:
+    async with receiving([200]) as hook:
+        config = room_config(hook.url, *ITEMS)
+        async with dispatch_rule(phones, LINE, worker.agent_name, config):
+            caller = PhoneCaller()
+            caller.watch(protocol.INTAKE_RECORD)
+            number = "+15551230001"
+            call = await phones.dial_in(caller, number, LINE)
+            try:
+                assert call["room"].startswith("intake_") and caller.room.name == call["room"]
+                # Ringing until the agent's track is up; the agent speaks once it is active.
+                await caller.connected()
+                active_at = time.monotonic()
+                began = await next_question(caller, 0.0, quiet_s=3.0)
+                assert began >= active_at - 0.05, "the agent spoke before the call was answered"
+                greeting = await heard(caller, ear, 0.0)
+                assert "not a person" in greeting and "press 1" in greeting, greeting
+
+                at = await press(caller, "1")  # consent
+                began = await next_question(caller, at)
+                assert "name" in await heard(caller, ear, began - 0.01)
+                at = await say(caller, "My name is John Smith.")
+                await next_question(caller, at)
+                at = await press(caller, "03031980#")  # birth date, typed
+                await next_question(caller, at)
+                at = await say(caller, "No.")  # pain
+                await next_question(caller, at)
+                at = await press(caller, "2")  # smoking: former
+                began = await next_question(caller, at)  # the read-back
+                await press(caller, "1")  # correct
+                await wait_for(lambda: caller.gone, "the agent hanging up", 30)
+            finally:
+                await phones.end(caller)
+        record = final(caller, "complete")
+        assert record is not None, records(caller)[-1:]
+        assert record["answers"] == {
+            "full_name": "John Smith",
+            "birth_date": "1980-03-03",
+            "pain": False,
+            "smoking": "former",
+        }
+        await wait_for(lambda: any(b["event"] == "intake.record" for b in hook.bodies), "webhook")
+    # The number is PHI: not in the worker's log, the report or the files' names.
+    log = worker.process.log_text()
+    assert number not in log and number[1:] not in log
+    for path in worker.data_dir.rglob("*"):
+        assert number[1:] not in path.name, path
+        if path.is_file() and path.suffix == ".json" and "reports" in path.parts:
+            assert number[1:] not in path.read_text(), path
+    took = caller.agent_sound_times[-1] - caller.agent_sound_times[0]
+    MEASUREMENTS.append(f"phone intake call (4 items, voice and keys): {took:.0f} s")
+
+
+async def test_two_calls_at_once_get_their_own_rooms_and_records(
+    livekit_server: LiveKitServer, worker: WorkerProcess, phones: PhoneService
+) -> None:
+    """Keys only, so the two calls need no speech recognition of the caller; one caller
+    hangs up half-way and their record is kept as partial."""
+    items = ("birth_date", "pain", "pain_level", "smoking")
+    async with (
+        receiving([200]) as hook,
+        dispatch_rule(phones, LINE, worker.agent_name, room_config(hook.url, *items)),
+    ):
+        callers = [PhoneCaller(), PhoneCaller()]
+        for caller in callers:
+            caller.watch(protocol.INTAKE_RECORD)
+
+        async def complete(caller: PhoneCaller, number: str) -> None:
+            await phones.dial_in(caller, number, LINE)
+            await caller.connected()
+            at = 0.0
+            for keys in ("1", "12251990#", "1", "4#", "3", "1"):
+                await caller.wait_for_agent_quiet(at, QUIET_S)
+                at = await press(caller, keys)
+            await wait_for(lambda: caller.gone, "the agent hanging up", 30)
+
+        async def partial(caller: PhoneCaller, number: str) -> None:
+            await phones.dial_in(caller, number, LINE)
+            await caller.connected()
+            at = 0.0
+            for keys in ("1", "07041976#"):
+                await caller.wait_for_agent_quiet(at, QUIET_S)
+                at = await press(caller, keys)
+            await wait_for(lambda: len(records(caller)) >= 2, "the date's record")
+            await phones.end(caller)  # hangs up
+
+        try:
+            await asyncio.gather(
+                complete(callers[0], "+15551230002"), partial(callers[1], "+15551230003")
+            )
+        finally:
+            for caller in callers:
+                await phones.end(caller)
+        await wait_for(lambda: len(hook.bodies) >= 2, "both records delivered", 30)
+    rooms = {c.room_name for c in callers}
+    assert len(rooms) == 2
+    done = final(callers[0], "complete")
+    assert done is not None and done["answers"] == {
+        "birth_date": "1990-12-25",
+        "pain": True,
+        "pain_level": 4.0,
+        "smoking": "current",
+    }
+    # The one who hung up: the partial record reaches the clinic with what was answered.
+    delivered = [b["record"] for b in hook.bodies if b["event"] == "intake.record"]
+    (cut,) = [r for r in delivered if r["status"] == "partial"]
+    assert cut["answers"] == {"birth_date": "1976-07-04"}, cut
+    assert {r["status"] for r in delivered} == {"complete", "partial"}
+
+
+@pytest.mark.parametrize("transfer_to", ["tel:+15550199", None])
+async def test_a_red_flag_on_the_phone_transfers_the_call_or_hangs_up(
+    livekit_server: LiveKitServer,
+    worker: WorkerProcess,
+    phones: PhoneService,
+    ear: offline.STT,
+    transfer_to: str | None,
+) -> None:
+    extra = {"transfer_to": transfer_to} if transfer_to else {}
+    async with receiving([200]) as hook:
+        config = room_config(hook.url, "full_name", "pain", **extra)
+        async with dispatch_rule(phones, LINE, worker.agent_name, config):
+            caller = PhoneCaller()
+            caller.watch(protocol.INTAKE_RECORD)
+            await phones.dial_in(caller, "+15551230004", LINE)
+            try:
+                await caller.connected()
+                await caller.wait_for_agent_quiet(0.0, QUIET_S)
+                at = await press(caller, "1")
+                await caller.wait_for_agent_quiet(at, QUIET_S)
+                before = len(phones.transfers)
+                said = await say(caller, "I have crushing chest pain.")
+                await wait_for(lambda: caller.gone, "the end of the call", 45)
+                words = await heard(caller, ear, said - 3.0)
+            finally:
+                await phones.end(caller)
+        record = final(caller, "escalated")
+        assert record is not None and record["escalation"]["rule"] == "chest_pain"
+        await wait_for(lambda: any(b["event"] == "intake.record" for b in hook.bodies), "webhook")
+    (delivered,) = [b["record"] for b in hook.bodies if b["event"] == "intake.record"]
+    if transfer_to:
+        # The server's TransferSIPParticipant reached the SIP service with the target.
+        assert [t.to for t in phones.transfers[before:]] == [transfer_to]
+        assert "transferring" in words, words
+        assert delivered["transfer"] == {"to": transfer_to, "status": "transferred"}
+        assert delivered["escalation"]["handoff"] is True
+    else:
+        assert phones.transfers[before:] == []
+        assert "emergency" in words, words
+        assert "transfer" not in delivered
