@@ -28,6 +28,7 @@ from .. import protocol
 from ..background import spawn
 from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, RoomConfig
+from ..privacy import scrub
 from ..reports.publish import publish
 from ..settings import WorkerSettings
 from . import phone
@@ -128,7 +129,7 @@ class Outputs:
         try:
             await transfer
         except Exception as e:  # the SIP service or the target refused: the caller is told
-            logger.warning("intake: the transfer failed (%s)", type(e).__name__)
+            logger.warning("intake: the transfer failed (%s: %s)", type(e).__name__, scrub(str(e)))
             self._handoff = {"to": to, "status": "failed"}
         else:
             self._handoff = {"to": to, "status": "transferred"}

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ import aiohttp
 import g711
 import numpy as np
 from livekit import api
-from livekit.agents import utils
 
 from .livekit_server import API_KEY, API_SECRET, LiveKitServer
 from .participant import FRAME_MS, Participant, wait_for
@@ -174,8 +173,8 @@ class PhoneService:
     """Call ID → the caller's side of the call."""
     dialed: list[dict[str, Any]] = field(default_factory=list)
     """The ``CreateSIPParticipant`` requests that reached the SIP service (dial-outs)."""
-    _serving: asyncio.Task[None] | None = None
-    _tasks: utils.aio.TaskSet = field(default_factory=utils.aio.TaskSet)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    """Requests being answered (a TaskSet would bind the fixture's loop, not the test's)."""
 
     def api(self) -> api.LiveKitAPI:
         return api.LiveKitAPI(self.server.url.replace("ws", "http", 1), API_KEY, API_SECRET)
@@ -195,7 +194,6 @@ class PhoneService:
     ) -> dict[str, Any]:
         """A call from ``from_number`` to the trunk's ``to_number``: the server's dispatch
         rules pick the room (and its agent), and the caller joins it ringing."""
-        self.serve()
         dispatched = await self._post(
             "/inbound", {"from": from_number, "to": to_number, "source_ip": "192.0.2.10"}
         )
@@ -214,10 +212,20 @@ class PhoneService:
         with contextlib.suppress(Exception):
             await self._post("/hangup", {"call_id": caller.call_id})
 
-    def serve(self) -> None:
-        """Answers the server's SIP requests from now on (idempotent)."""
-        if self._serving is None or self._serving.done():
-            self._serving = asyncio.create_task(self._serve())
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Answers the server's SIP requests meanwhile; ends the calls still up at the end.
+        Scoped, so that no test's event loop leaves a poll behind that would take the next
+        test's requests."""
+        task = asyncio.create_task(self._serve())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            for caller in list(self.callers.values()):
+                await self.end(caller)
 
     async def _serve(self) -> None:
         async with aiohttp.ClientSession() as http:
@@ -226,7 +234,7 @@ class PhoneService:
                     if r.status != 200:
                         continue
                     request = await r.json(content_type=None)
-                self._tasks.create_task(self._handle(request))
+                self._spawn(self._handle(request))
 
     async def _handle(self, request: dict[str, Any]) -> None:
         answer: dict[str, Any] = {"id": request["id"]}
@@ -239,7 +247,7 @@ class PhoneService:
                 else:
                     caller = self.callers.get(request["call_id"])
                     if caller is not None:  # livekit-sip ends the call after the REFER
-                        self._tasks.create_task(self._end_later(caller, REFER_BYE_S))
+                        self._spawn(self._end_later(caller, REFER_BYE_S))
             else:  # CreateSIPParticipant: the patient picks up
                 self.dialed.append(body)
                 caller = PhoneCaller()
@@ -254,17 +262,14 @@ class PhoneService:
             answer["error"] = f"{type(e).__name__}: {e}"
         await self._post("/reply", answer)
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _end_later(self, caller: PhoneCaller, delay: float) -> None:
         await asyncio.sleep(delay)
         await self.end(caller)
-
-    async def stop_serving(self) -> None:
-        if self._serving is not None:
-            self._serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._serving
-        for caller in list(self.callers.values()):
-            await self.end(caller)
 
     def stop(self) -> None:
         self.bridge.stop()
@@ -310,7 +315,8 @@ async def dispatch_rule(
 ) -> AsyncIterator[str]:
     """An inbound trunk for ``number`` and a dispatch rule that puts each caller in a room of
     their own with the agent dispatched on ``room_config``: what ``lk sip inbound create`` and
-    ``lk sip dispatch create`` make on LiveKit Cloud (docs/phone.md has the JSON)."""
+    ``lk sip dispatch create`` make on LiveKit Cloud (docs/phone.md has the JSON). The SIP
+    service answers meanwhile."""
     async with service.api() as lk:
         trunk = await lk.sip.create_inbound_trunk(
             api.CreateSIPInboundTrunkRequest(
@@ -336,7 +342,8 @@ async def dispatch_rule(
             )
         )
         try:
-            yield rule.sip_dispatch_rule_id
+            async with service.serving():
+                yield rule.sip_dispatch_rule_id
         finally:
             await lk.sip.delete_dispatch_rule(
                 api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)

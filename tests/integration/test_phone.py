@@ -34,6 +34,7 @@ def questionnaire(*items: str) -> dict[str, Any]:
 
     data = intake.example_questionnaire().model_dump(mode="json", exclude_none=True)
     data["items"] = [i for i in data["items"] if i["id"] in items]
+    data["identity"]["items"] = [i for i in data["identity"]["items"] if i in items]
     return data
 
 
@@ -210,7 +211,7 @@ async def test_a_red_flag_on_the_phone_transfers_the_call_or_hangs_up(
 ) -> None:
     extra = {"transfer_to": transfer_to} if transfer_to else {}
     async with receiving([200]) as hook:
-        config = room_config(hook.url, "full_name", "pain", **extra)
+        config = room_config(hook.url, "full_name", "pain", "pain_level", **extra)
         async with dispatch_rule(phones, LINE, worker.agent_name, config):
             caller = PhoneCaller()
             caller.watch(protocol.INTAKE_RECORD)
