@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from .process import ROOT, ManagedProcess, free_port, port_open
+from .process import ROOT, ManagedProcess, free_port, installed, port_open
 
 API_KEY = "devkey"
 API_SECRET = "secret"
-
-
-def server_binary() -> str:
-    """Path printed by ``scripts/install-livekit-server`` (builds and caches it if needed)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "install-livekit-server")],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
 
 
 @dataclass
@@ -68,7 +56,7 @@ def start_livekit_server(
     path = Path(tempfile.mkdtemp(prefix="parley-lk-")) / "livekit.yaml"
     path.write_text(yaml.safe_dump(config))
     process = ManagedProcess(
-        name, [server_binary(), "--config", str(path)], log_dir / f"{name}.log"
+        name, [installed("install-livekit-server"), "--config", str(path)], log_dir / f"{name}.log"
     )
     port = int(config["port"])
     process.wait_until(lambda: port_open(port), timeout, "listening")

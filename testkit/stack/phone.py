@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from livekit import api
 
 from .livekit_server import API_KEY, API_SECRET, LiveKitServer
 from .participant import FRAME_MS, Participant, wait_for
-from .process import ROOT, ManagedProcess, free_port, port_open
+from .process import ManagedProcess, free_port, installed, port_open
 
 LINE_RATE = 8000
 PACKET = LINE_RATE * FRAME_MS // 1000
@@ -43,17 +42,6 @@ KEY_GAP_S = 0.25
 """Between two keys: a person pressing them."""
 REFER_BYE_S = 1.0
 """After an accepted REFER, livekit-sip ends the call within this (its referByeTimeout)."""
-
-
-def bridge_binary() -> str:
-    """Path printed by ``scripts/install-sip-bridge`` (builds and caches it if needed)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "install-sip-bridge")],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
 
 
 # --- the line ------------------------------------------------------------------------------
@@ -297,7 +285,7 @@ def start_phone_service(log_dir: Path, server: LiveKitServer, redis: Redis) -> P
     """The SIP service's stand-in for ``server`` (started with ``redis``)."""
     port = free_port()
     argv = [
-        bridge_binary(),
+        installed("install-sip-bridge"),
         "-redis", redis.address,
         "-http", f"127.0.0.1:{port}",
         "-ws-url", server.url,
@@ -348,4 +336,21 @@ async def dispatch_rule(
             await lk.sip.delete_dispatch_rule(
                 api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
             )
+            await lk.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
+
+
+@contextlib.asynccontextmanager
+async def outbound_trunk(service: PhoneService, number: str) -> AsyncIterator[str]:
+    """An outbound trunk calling from ``number`` (``lk sip outbound create``); its id."""
+    async with service.api() as lk:
+        trunk = await lk.sip.create_outbound_trunk(
+            api.CreateSIPOutboundTrunkRequest(
+                trunk=api.SIPOutboundTrunkInfo(
+                    name="call-backs", address="sip.carrier.invalid", numbers=[number]
+                )
+            )
+        )
+        try:
+            yield trunk.sip_trunk_id
+        finally:
             await lk.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))

@@ -15,6 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 """The Parley checkout this kit runs (it is installed editable from ``testkit/``)."""
 
 
+def installed(script: str) -> str:
+    """The binary path a ``scripts/install-*`` script prints (it builds and caches it once)."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / script)], check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
 def free_ports(n: int) -> list[int]:
     """``n`` distinct TCP ports nothing uses on any address (the probing sockets stay open
     until all are picked, so two picks cannot be one port). Free on every address, not only

@@ -6,6 +6,9 @@ leg). The offline cascade hears the caller, so Whisper is what understands the l
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 import time
 from typing import Any
 
@@ -16,7 +19,7 @@ from agent import protocol
 from stack.intake import OFFLINE, records
 from stack.livekit_server import LiveKitServer
 from stack.participant import wait_for
-from stack.phone import LINE_RATE, PhoneCaller, PhoneService, dispatch_rule
+from stack.phone import LINE_RATE, PhoneCaller, PhoneService, dispatch_rule, outbound_trunk
 from stack.webhook import receiving
 from stack.worker import WorkerProcess
 
@@ -241,3 +244,34 @@ async def test_a_red_flag_on_the_phone_transfers_the_call_or_hangs_up(
         assert phones.transfers[before:] == []
         assert "emergency" in words, words
         assert "transfer" not in delivered
+
+
+async def test_python_m_agent_dial_calls_a_patient_back_into_an_intake_room(
+    livekit_server: LiveKitServer, worker: WorkerProcess, phones: PhoneService
+) -> None:
+    """``python -m agent dial``: the room, the agent's dispatch, then ``CreateSIPParticipant``
+    through the server to the SIP service; the patient picks up and hears the first
+    question; they hang up and the agent ends the call with nothing recorded (no consent)."""
+    config = {
+        "mode": "intake",
+        "pipeline": OFFLINE,
+        "intake": {"questionnaire": questionnaire("pain")},
+    }
+    async with outbound_trunk(phones, LINE) as trunk, phones.serving():
+        dial = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent", "dial", "--to", "+15551230005",
+            "--trunk", trunk, "--config", json.dumps(config),
+            env={**os.environ, **livekit_server.env(), "LIVEKIT_AGENT_NAME": worker.agent_name},
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(dial.communicate(), 60)
+        assert dial.returncode == 0
+        printed = json.loads(out.decode().splitlines()[-1])
+        assert "+15551230005" not in out.decode()  # printed masked
+        (request,) = phones.dialed[-1:]
+        assert request["callTo"] == "+15551230005" and request["roomName"] == printed["room"]
+        (callee,) = [c for c in phones.callers.values() if c.call_id == printed["sip_call_id"]]
+        assert callee.room.local_participant.identity == "callee"
+        await callee.wait_for_agent_quiet(0.0, 3.0)
+        assert callee.agent_sound_times, "the patient heard nothing"
+        await phones.end(callee)

@@ -335,3 +335,99 @@ def test_the_questionnaire_is_valid_fhir_with_its_follow_ups() -> None:
     ]
     assert items["symptoms"]["repeats"] is True and len(items["smoking"]["answerOption"]) == 3
     assert items["full_name"]["text"] == "¿Cuál es su nombre completo?"
+
+
+# --- keys on a phone (DTMF) ----------------------------------------------------------------
+
+
+def keyed(language: str = "en") -> intake.IntakeEngine:
+    return intake.IntakeEngine(PREVISIT, language, today=TODAY, keypad=True)
+
+
+def press_all(e: intake.IntakeEngine, keys: str) -> intake.Reply | None:
+    reply = None
+    for key in keys:
+        reply = e.press(key)
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("language", "keys", "answer"),
+    [
+        ("en", "03031980#", "1980-03-03"),
+        ("es", "03121980#", "1980-12-03"),
+    ],
+)
+def test_a_date_is_typed_in_the_order_the_language_writes_it(
+    language: str, keys: str, answer: str
+) -> None:
+    e = keyed(language)
+    e.press("1")
+    e.answer("full_name", "Ana Ruiz")
+    reply = press_all(e, keys)
+    assert reply is not None and reply.accepted
+    assert e.answers["birth_date"] == answer
+
+
+def test_every_question_on_a_keypad_says_how_to_type_the_answer() -> None:
+    e = keyed()
+    assert e.prompt().endswith("Or press 1 for yes, 2 for no.")
+    assert e.press("1") is not None  # consent: one key, no pound
+    assert "cannot be typed" in e.prompt()  # a name is said
+    said = e.press("5")
+    assert said is not None and not said.accepted and "cannot be typed" in said.say
+    e.answer("full_name", "John Smith")
+    assert "eight digits" in e.prompt()
+    assert press_all(e, "0303") is None  # still typing
+    assert e.press("*") is not None and e.press("#") is not None  # cleared, asked again
+    press_all(e, "03031980#")
+    e.answer("reason", "a cough")
+    e.press("1")  # pain: yes
+    assert press_all(e, "7") is None
+    reply = e.press("#")
+    assert reply is not None and reply.accepted and e.answers["pain_level"] == 7.0
+    assert "1 for never, 2 for former smoker, 3 for current smoker" in e.prompt()
+    e.press("3")
+    assert e.answers["smoking"] == "current"
+    assert "0 for none" in e.prompt()
+    press_all(e, "24#")
+    assert e.answers["symptoms"] == ["cough", "nausea"]
+
+
+def test_a_key_that_means_nothing_asks_again_with_how_to_type() -> None:
+    e = keyed("es")
+    reply = e.press("7")  # consent takes 1 or 2
+    assert reply is not None and not reply.accepted and reply.say.startswith("O pulse 1 para sí")
+    assert e.consent is None
+    e.press("2")
+    assert e.consent is False and e.step == "ended"
+
+
+def test_a_range_or_date_typed_wrong_is_refused_like_a_spoken_one() -> None:
+    e = keyed()
+    e.press("1")
+    e.answer("full_name", "John Smith")
+    reply = press_all(e, "13451980#")  # no month 13
+    assert reply is not None and not reply.accepted and "eight digits" in reply.say
+    press_all(e, "03031980#")
+    e.answer("reason", "a cough")
+    e.press("1")
+    reply = press_all(e, "42#")
+    assert reply is not None and not reply.accepted and "from 0 to 10" in reply.say
+
+
+def test_the_read_back_is_confirmed_with_a_key() -> None:
+    e = keyed()
+    answered(e)  # consent said, not typed
+    assert e.step == "readback" and e.prompt().endswith("Or press 1 for yes, 2 for no.")
+    reply = e.press("1")
+    assert reply is not None and reply.ends and e.status is intake.Status.COMPLETE
+
+
+def test_with_a_handoff_a_red_flag_says_the_transfer_not_the_safety_message() -> None:
+    e = intake.IntakeEngine(PREVISIT, "en", handoff=True)
+    e.answer(intake.CONSENT, "yes")
+    reply = e.hear("I have crushing chest pain")
+    assert reply.red_flag is not None and "transferring you" in reply.say
+    assert e.escalation is not None and e.escalation.handoff is True
+    assert "emergency" in e.safety_message  # kept for a transfer that fails
