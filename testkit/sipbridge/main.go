@@ -89,6 +89,7 @@ func (b *bridge) ask(ctx context.Context, method string, req proto.Message, p *p
 
 // CreateSIPParticipant is an outbound call: livekit-sip dials, and joins the room once answered.
 func (b *bridge) CreateSIPParticipant(ctx context.Context, req *rpc.InternalCreateSIPParticipantRequest) (*rpc.InternalCreateSIPParticipantResponse, error) {
+	log.Printf("CreateSIPParticipant call %s into room %s", req.SipCallId, req.RoomName)
 	attrs := map[string]string{}
 	for k, v := range req.ParticipantAttributes {
 		attrs[k] = v
@@ -116,6 +117,7 @@ func (b *bridge) CreateSIPParticipant(ctx context.Context, req *rpc.InternalCrea
 // TransferSIPParticipant is a SIP REFER: the phone accepts it (the carrier connects the caller to
 // the target) and the call then ends, as livekit-sip ends it after a successful REFER.
 func (b *bridge) TransferSIPParticipant(ctx context.Context, req *rpc.InternalTransferSIPParticipantRequest) (*emptypb.Empty, error) {
+	log.Printf("TransferSIPParticipant call %s", req.SipCallId)
 	if _, err := b.ask(ctx, "TransferSIPParticipant", req, &pending{CallID: req.SipCallId}); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,8 @@ DTMF_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 """RFC 4733 event codes of the keys."""
 KEY_GAP_S = 0.25
 """Between two keys: a person pressing them."""
+RING_S = 2.0
+"""How long a dialled patient lets the phone ring."""
 REFER_BYE_S = 1.0
 """After an accepted REFER, livekit-sip ends the call within this (its referByeTimeout)."""
 
@@ -116,6 +118,11 @@ class PhoneCaller(Participant):
         """livekit-sip answers an inbound call once it hears someone in the room (the
         agent's audio track is up): the call becomes ``active``."""
         await wait_for(lambda: bool(self.heard_tracks), "an agent's audio track", 60)
+        await self.room.local_participant.set_attributes({CALL_STATUS: "active"})
+
+    async def pick_up(self, after_s: float) -> None:
+        """A dialled patient answers after ringing ``after_s``: the call becomes ``active``."""
+        await asyncio.sleep(after_s)
         await self.room.local_participant.set_attributes({CALL_STATUS: "active"})
 
     async def press(self, keys: str) -> None:
@@ -236,15 +243,15 @@ class PhoneService:
                     caller = self.callers.get(request["call_id"])
                     if caller is not None:  # livekit-sip ends the call after the REFER
                         self._spawn(self._end_later(caller, REFER_BYE_S))
-            else:  # CreateSIPParticipant: the patient picks up
+            else:  # CreateSIPParticipant: the call is placed, the patient picks up later
                 self.dialed.append(body)
                 caller = PhoneCaller()
-                caller.call_id = request["call_id"]
+                caller.call_id, caller.room_name = request["call_id"], body["roomName"]
                 self.callers[caller.call_id] = caller
                 await caller.answer(
                     self.server.url, request["token"], request["attributes"], "dialing"
                 )
-                await caller.connected()
+                self._spawn(caller.pick_up(RING_S))
                 answer["identity"] = body.get("participantIdentity", "")
         except Exception as e:  # the server hears the failure, as from livekit-sip
             answer["error"] = f"{type(e).__name__}: {e}"

