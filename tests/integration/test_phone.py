@@ -204,15 +204,21 @@ async def test_two_calls_at_once_get_their_own_rooms_and_records(
     assert {r["status"] for r in delivered} == {"complete", "partial"}
 
 
-@pytest.mark.parametrize("transfer_to", ["tel:+15550199", None])
+TRANSFER_TO = "tel:+15550199"
+
+
+@pytest.mark.parametrize("outcome", ["transferred", "refused", "no transfer_to"])
 async def test_a_red_flag_on_the_phone_transfers_the_call_or_hangs_up(
     livekit_server: LiveKitServer,
     worker: WorkerProcess,
     phones: PhoneService,
     ear: offline.STT,
-    transfer_to: str | None,
+    outcome: str,
 ) -> None:
-    extra = {"transfer_to": transfer_to} if transfer_to else {}
+    """``refused``: the transfer target does not pick up; the caller then hears the safety
+    message and the agent hangs up, and the record says the transfer failed."""
+    extra = {} if outcome == "no transfer_to" else {"transfer_to": TRANSFER_TO}
+    phones.refuse_transfers = outcome == "refused"
     async with receiving([200]) as hook:
         config = room_config(hook.url, "full_name", "pain", "pain_level", **extra)
         async with dispatch_rule(phones, LINE, worker.agent_name, config):
@@ -229,17 +235,23 @@ async def test_a_red_flag_on_the_phone_transfers_the_call_or_hangs_up(
                 await wait_for(lambda: caller.gone, "the end of the call", 45)
                 words = await heard(caller, ear, said - 3.0)
             finally:
+                phones.refuse_transfers = False
                 await phones.end(caller)
         record = final(caller, "escalated")
         assert record is not None and record["escalation"]["rule"] == "chest_pain"
         await wait_for(lambda: any(b["event"] == "intake.record" for b in hook.bodies), "webhook")
     (delivered,) = [b["record"] for b in hook.bodies if b["event"] == "intake.record"]
-    if transfer_to:
+    if outcome != "no transfer_to":
         # The server's TransferSIPParticipant reached the SIP service with the target.
-        assert [t.to for t in phones.transfers[before:]] == [transfer_to]
+        assert [t.to for t in phones.transfers[before:]] == [TRANSFER_TO]
         assert "transferring" in words, words
-        assert delivered["transfer"] == {"to": transfer_to, "status": "transferred"}
+        assert delivered["transfer"] == {
+            "to": TRANSFER_TO,
+            "status": outcome.replace("refused", "failed"),
+        }
         assert delivered["escalation"]["handoff"] is True
+        if outcome == "refused":
+            assert "emergency" in words, words
     else:
         assert phones.transfers[before:] == []
         assert "emergency" in words, words
