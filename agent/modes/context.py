@@ -19,6 +19,7 @@ from ..config.errors import ErrorCode, ErrorReport, ParleyError
 from ..config.models import RoomConfig
 from ..privacy import pseudonym, scrub
 from ..settings import WorkerSettings
+from .phone import hang_up_all
 
 logger = logging.getLogger("parley")
 
@@ -38,9 +39,11 @@ async def tell_room(job: JobContext, report: ErrorReport) -> None:
 
 
 async def leave_with_error(job: JobContext, report: ErrorReport, grace_s: float) -> None:
-    """Tells the room what is wrong, then leaves after a grace period so clients can read it."""
+    """Tells the room what is wrong, then leaves after a grace period so clients can read it;
+    phone callers, who cannot read it, are hung up."""
     await tell_room(job, report)
     await asyncio.sleep(grace_s)
+    await hang_up_all(job)
     job.shutdown(reason=f"{protocol.ERROR}: {report.code}")
 
 

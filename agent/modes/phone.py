@@ -103,6 +103,17 @@ async def hang_up(job: JobContext, caller: rtc.RemoteParticipant) -> None:
     )
 
 
+async def hang_up_all(job: JobContext) -> None:
+    """Hangs up every phone caller in the room: the agent is leaving, and a caller cannot
+    read ``parley.error``; the line is not left open in silence."""
+    for participant in list(job.room.remote_participants.values()):
+        if is_phone(participant):
+            try:
+                await hang_up(job, participant)
+            except Exception as e:  # the room is being left anyway: say so, go on
+                logger.warning("could not hang up a phone caller (%s)", type(e).__name__)
+
+
 async def transfer(job: JobContext, caller: rtc.RemoteParticipant, to: str) -> None:
     """Hands the call to ``to`` (a ``tel:`` or ``sip:`` URI) with a SIP REFER; the SIP
     service ends the caller's participant once the transfer is accepted."""

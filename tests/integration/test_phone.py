@@ -288,3 +288,19 @@ async def test_python_m_agent_dial_calls_a_patient_back_into_an_intake_room(
         picked_up = callee.room.local_participant.attributes  # set after RING_S
         assert picked_up.get("sip.callStatus") == "active"
         await phones.end(callee)
+
+
+async def test_a_room_the_agent_cannot_serve_hangs_up_its_phone_caller(
+    livekit_server: LiveKitServer, worker: WorkerProcess, phones: PhoneService
+) -> None:
+    """A caller cannot read ``parley.error``: after the grace period the agent hangs up
+    instead of leaving the line ringing in silence."""
+    config = {"mode": "intake", "intake": {"questionnaire": "no-such-questionnaire"}}
+    async with dispatch_rule(phones, LINE, worker.agent_name, config):
+        caller = PhoneCaller()
+        await phones.dial_in(caller, "+15551230006", LINE)
+        try:
+            await wait_for(lambda: caller.gone, "the agent hanging up", 30)
+        finally:
+            await phones.end(caller)
+    assert not caller.agent_sound_times
