@@ -8,7 +8,7 @@ the speech itself."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -174,12 +174,20 @@ RED_FLAGS = [
 ]
 
 
+def cut_to(items: Collection[str], *, own_red_flags: bool = True) -> dict[str, Any]:
+    """The packaged questionnaire with only ``items`` (identity items among them), inline;
+    ``own_red_flags=False``: without the questionnaire's own rules."""
+    data = intake.example_questionnaire().model_dump(mode="json", exclude_none=True)
+    data["items"] = [i for i in data["items"] if i["id"] in items]
+    data["identity"]["items"] = [i for i in data["identity"]["items"] if i in items]
+    if not own_red_flags:
+        data["red_flags"] = []
+    return data
+
+
 def six_items() -> dict[str, Any]:
     """The packaged questionnaire cut to six items (a follow-up among them), inline."""
-    data = intake.example_questionnaire().model_dump(mode="json", exclude_none=True)
-    data["items"] = [i for i in data["items"] if i["id"] in SIX]
-    data["red_flags"] = []
-    return data
+    return cut_to(SIX, own_red_flags=False)
 
 
 def config(pipeline: str, hook_url: str) -> dict[str, Any]:

@@ -16,10 +16,11 @@ import pytest
 from livekit.plugins import offline, silero
 
 from agent import protocol
-from stack.intake import OFFLINE, records
+from stack.intake import OFFLINE, cut_to, records
 from stack.livekit_server import LiveKitServer
 from stack.participant import wait_for
 from stack.phone import LINE_RATE, PhoneCaller, PhoneService, dispatch_rule, outbound_trunk
+from stack.recordings import spoken
 from stack.webhook import receiving
 from stack.worker import WorkerProcess
 
@@ -32,20 +33,11 @@ QUIET_S = 1.0
 ITEMS = ("full_name", "birth_date", "pain", "pain_level", "smoking")
 
 
-def questionnaire(*items: str) -> dict[str, Any]:
-    from livekit.plugins import intake
-
-    data = intake.example_questionnaire().model_dump(mode="json", exclude_none=True)
-    data["items"] = [i for i in data["items"] if i["id"] in items]
-    data["identity"]["items"] = [i for i in data["identity"]["items"] if i in items]
-    return data
-
-
 def room_config(hook_url: str, *items: str, **intake: Any) -> dict[str, Any]:
     return {
         "mode": "intake",
         "pipeline": OFFLINE,
-        "intake": {"questionnaire": questionnaire(*items), "webhook_url": hook_url, **intake},
+        "intake": {"questionnaire": cut_to(items), "webhook_url": hook_url, **intake},
     }
 
 
@@ -73,8 +65,6 @@ async def next_question(caller: PhoneCaller, after: float, quiet_s: float = QUIE
 
 
 async def say(caller: PhoneCaller, text: str) -> float:
-    from stack.recordings import spoken
-
     await caller.speak(spoken(text))
     assert caller.speech_end is not None
     return caller.speech_end
@@ -267,7 +257,7 @@ async def test_python_m_agent_dial_calls_a_patient_back_into_an_intake_room(
     config = {
         "mode": "intake",
         "pipeline": OFFLINE,
-        "intake": {"questionnaire": questionnaire("pain", "pain_level")},
+        "intake": {"questionnaire": cut_to(("pain", "pain_level"))},
     }
     async with outbound_trunk(phones, LINE) as trunk, phones.serving():
         dial = await asyncio.create_subprocess_exec(
