@@ -18,7 +18,9 @@ COPY plugins ./plugins
 COPY web ./web
 COPY agent ./agent
 # Parley and its plugins only: the test kit (testkit/) is never installed here.
+# pipecat-ai only for Smart Turn's weights: without its framework's dependencies.
 RUN CMAKE_ARGS="$(sh scripts/llama-cmake-args)" pip install ./plugins/*/ . \
+ && pip install --no-deps pipecat-ai==1.14.0 \
  && apt-get purge -y build-essential cmake && apt-get autoremove -y
 USER parley
 # Re-join the multilingual Whisper weights once, at build time, not in the first room.

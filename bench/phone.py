@@ -11,8 +11,8 @@ phone line's audio.
    A phone caller's v2v includes its line's jitter buffer both ways (60 ms each), as a real
    caller's does.
 2. False cut-ins of the ``livekit-default`` and ``telephony`` presets on the turn corpus'
-   clean turns played through the same G.711 chain (8 kHz, μ-law, 20 ms packets; clean and
-   lossy), with ``python -m agent eval turns``' own scoring.
+   clean English and Spanish check turns played through the same G.711 chain (8 kHz, μ-law,
+   20 ms packets; clean and lossy), with ``python -m agent eval turns``' own scoring.
 
 Writes artifacts/bench/phone.json.
 """
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from livekit.plugins import silero
 
+from agent.config.models import TurnTaking
 from agent.eval.cases import load_cases
 from agent.eval.turns import Report, evaluate, print_report
 from fakes.audio import resample, write_wav
@@ -50,7 +51,7 @@ from stack.phone import (
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip
 from stack.rooms import converse, joined_room
-from stack.turn_corpus import PAUSES, RATE, TURNS, build_case
+from stack.turn_corpus import PAUSES, RATE, TURNS, VOICES, build_case
 from stack.worker import start_worker, worker_env
 
 from .offline_v2v import percentiles
@@ -85,15 +86,16 @@ async def v2v(
 def line_cases(out: Path, variants: dict[str, LineQuality]) -> None:
     """The corpus' clean turns, as each line variant delivers them (8 kHz)."""
     out.mkdir(parents=True, exist_ok=True)
-    for i, (lang, turn) in enumerate(TURNS):
-        audio, rate, labels = build_case(lang, turn, PAUSES[i % len(PAUSES)], "clean")
+    turns = [(voice, turn) for turn in TURNS["check"] for voice in VOICES["check"][:2]]
+    for i, (voice, turn) in enumerate(turns):
+        audio, rate, labels = build_case("check", voice, turn, PAUSES[i % len(PAUSES)], "clean", i)
         assert rate == RATE
         narrow = resample(audio, RATE, LINE_RATE)
         narrow = np.pad(narrow, (0, -len(narrow) % PACKET))
         for name, quality in variants.items():
             line = Line(quality, seed=i)
             carried = np.concatenate([line.carry(p) for p in narrow.reshape(-1, PACKET)])
-            stem = out / f"t{i + 1}-{lang}-{name}"
+            stem = out / f"t{i + 1}-{voice.lang}-{name}"
             stem.with_suffix(".wav").write_bytes(write_wav(carried, LINE_RATE))
             stem.with_suffix(".json").write_text(json.dumps({**labels, "noise": name}))
 
@@ -102,7 +104,10 @@ async def cut_ins(variants: dict[str, LineQuality]) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="parley-phone-turns-"))
     line_cases(folder, variants)
     cases, errors = load_cases(folder)
-    presets = await evaluate(cases, ["livekit-default", "telephony"], silero.VAD.load())
+    presets = await evaluate(
+        cases, [TurnTaking(preset="livekit-default"), TurnTaking(preset="telephony")],
+        silero.VAD.load(), jobs=2,
+    )  # fmt: skip
     return Report(presets=presets, errors=errors)
 
 

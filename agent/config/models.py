@@ -142,6 +142,13 @@ class Endpointing(_Strict):
         le=30.0,
         description="Longest wait for the end-of-turn model before ending the turn (default 3).",
     )
+    vad_silence: float | None = Field(
+        default=None,
+        ge=0.25,
+        le=2.0,
+        description="Seconds of silence before the VAD calls the user's speech ended (silero's "
+        "default 0.55; unset: the preset's). No turn ends sooner.",
+    )
 
 
 class Interruption(_Strict):
@@ -156,6 +163,7 @@ class Interruption(_Strict):
 
 TurnPreset = Literal["livekit-default", "conversation", "telephony", "meeting", "intake"]
 TURN_PRESETS: tuple[TurnPreset, ...] = get_args(TurnPreset)
+EndOfTurnModel = Literal["livekit", "smart-turn", "both"]
 
 
 class TurnTaking(_Strict):
@@ -170,6 +178,30 @@ class TurnTaking(_Strict):
     )
     endpointing: Endpointing = Field(default_factory=Endpointing, description="End of turn.")
     interruption: Interruption = Field(default_factory=Interruption, description="Barge-in.")
+    end_of_turn: EndOfTurnModel | None = Field(
+        default=None,
+        description="The audio end-of-turn model: `livekit` (livekit-agents' v1-mini), "
+        "`smart-turn` (pipecat's Smart Turn v3.2) or `both` (the turn ends when both say so); "
+        "unset: the preset's.",
+    )
+    noise_suppression: bool | None = Field(
+        default=None,
+        description="Suppress steady background sound (WebRTC's noise suppressor) before the "
+        "VAD, the end-of-turn model and the STT hear the user; unset: the preset's.",
+    )
+    adaptive_vad: bool | None = Field(
+        default=None,
+        description="Raise the VAD's speech threshold over a loud noise floor (music, a TV), "
+        "so the end of speech is still heard; unset: the preset's.",
+    )
+    dead_air: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10.0,
+        description="Seconds after the user's last word when the turn ends even if the "
+        "end-of-turn model or the STT still hesitates (no dead air); 0: never; unset: the "
+        "preset's.",
+    )
 
 
 # --- modes ---------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class Labels(BaseModel):
     text: str = ""
     noise: str = "clean"
     """How the audio was degraded, for the breakdown: clean, babble-10db, phone, …"""
+    voice: str = ""
+    """Who speaks, for the breakdown (a corpus' own name for the voice)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Labels:

@@ -8,27 +8,32 @@ the user's turn alone. Each decision time is compared with the labels:
 
 - a decision before the ``end`` gap is a false cut-in at the ``mid`` gap before it;
 - the first decision in the ``end`` gap gives the response delay; none within 3 s is a miss.
+
+``--jobs N`` runs N cases at once (each is real time; mind the CPU: the delays grow when it
+is short). Each case's report lists every end-of-turn prediction and, for each cut-in, the
+pause it cut and the probability the session was handed there, so a regression can be read.
+A "preset" is a preset's name or a whole ``turn_taking`` object in JSON, to try a variant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from livekit import rtc
 from livekit.agents import Agent, StopResponse, llm, vad
 from livekit.agents.voice import io
 from livekit.plugins.participants import percentile
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..config.defaults import OFFLINE_CASCADE
-from ..config.models import TURN_PRESETS, RoomConfig, TurnPreset
-from ..pipeline.build import build_session
+from ..config.models import TURN_PRESETS, RoomConfig, TurnTaking
+from ..pipeline.build import build_session, listen_through
 from .cases import Case, CaseError
 
 MISS_AFTER_S = 3.0
@@ -36,13 +41,26 @@ FRAME_S = 0.02
 RATE = 16_000
 
 
+class CutIn(BaseModel):
+    pause: int
+    """Which ``mid`` gap (0 is the first)."""
+    at_s: float
+    """Into the pause."""
+    probability: float | None
+    """The end-of-turn probability the session was handed last before it decided."""
+
+
 class CaseResult(BaseModel):
     case: str
     lang: str
     noise: str
+    voice: str = ""
     decisions_s: list[float]
+    predictions: list[tuple[float, float]] = []
+    """(time, probability) of each end-of-turn prediction."""
     mids: int
     cut_ins: int
+    cuts: list[CutIn] = []
     delay_s: float | None
     missed: bool
 
@@ -60,6 +78,7 @@ class PresetResult(BaseModel):
     overall: Breakdown
     by_lang: dict[str, Breakdown]
     by_noise: dict[str, Breakdown]
+    by_voice: dict[str, Breakdown] = {}
     cases: list[CaseResult]
 
 
@@ -118,23 +137,26 @@ class _Listener(Agent):
         raise StopResponse()
 
 
-def config_for(preset: TurnPreset, lang: str) -> RoomConfig:
+def config_for(turn_taking: TurnTaking, lang: str) -> RoomConfig:
     return RoomConfig.model_validate(
         {
             "language": lang,
             "pipeline": OFFLINE_CASCADE,
-            "turn_taking": {"preset": preset},
+            "turn_taking": turn_taking.model_dump(exclude_unset=True),
         }
     )
 
 
-async def run_case(case: Case, preset: TurnPreset, vad_model: vad.VAD) -> CaseResult:
-    session = await build_session(config_for(preset, case.labels.lang), vad_model)
+async def run_case(case: Case, turn_taking: TurnTaking, vad_model: vad.VAD) -> CaseResult:
+    predictions: list[tuple[float, float]] = []
+    config = config_for(turn_taking, case.labels.lang)
+    session = await build_session(config, vad_model, lambda p, at: predictions.append((at, p)))
     audio = _CaseAudio(case)
     listener = _Listener()
     session.input.audio = audio
     session.output.audio = None
     await session.start(agent=listener)
+    listen_through(session, config)
     await asyncio.sleep(0.5)  # the activity starts scheduling a moment after start() returns
     audio.go.set()
     try:
@@ -143,27 +165,42 @@ async def run_case(case: Case, preset: TurnPreset, vad_model: vad.VAD) -> CaseRe
         audio.closed = True
         await session.aclose()
     started = audio.started or time.monotonic()
-    return score(case, [t - started for t in listener.turns_at])
+    return score(
+        case,
+        [t - started for t in listener.turns_at],
+        [(round(at - started, 3), round(p, 4)) for at, p in predictions],
+    )
 
 
-def score(case: Case, decisions: list[float]) -> CaseResult:
+def score(
+    case: Case, decisions: list[float], predictions: list[tuple[float, float]] | None = None
+) -> CaseResult:
+    predictions = predictions or []
     end = next(g for g in case.labels.gaps if g.kind == "end")
     mids = [g for g in case.labels.gaps if g.kind == "mid"]
-    cut = set()
+    cuts: dict[int, CutIn] = {}
     for t in decisions:
         if t < end.start:
             before = [i for i, g in enumerate(mids) if g.start <= t]
-            if before:
-                cut.add(before[-1])
+            if before and before[-1] not in cuts:
+                last = [p for at, p in predictions if at <= t]
+                cuts[before[-1]] = CutIn(
+                    pause=before[-1],
+                    at_s=round(t - mids[before[-1]].start, 3),
+                    probability=last[-1] if last else None,
+                )
     answer = next((t - end.start for t in decisions if end.start <= t), None)
     missed = answer is None or answer > MISS_AFTER_S
     return CaseResult(
         case=case.name,
         lang=case.labels.lang,
         noise=case.labels.noise,
+        voice=case.labels.voice,
         decisions_s=[round(t, 3) for t in decisions],
+        predictions=predictions,
         mids=len(mids),
-        cut_ins=len(cut),
+        cut_ins=len(cuts),
+        cuts=list(cuts.values()),
         delay_s=None if missed else answer,
         missed=missed,
     )
@@ -194,48 +231,74 @@ def summarize(preset: str, results: list[CaseResult]) -> PresetResult:
         overall=breakdown(results),
         by_lang=by("lang"),
         by_noise=by("noise"),
+        by_voice=by("voice"),
         cases=results,
     )
 
 
-async def evaluate(cases: list[Case], presets: list[TurnPreset], vad_model: vad.VAD) -> list[Any]:
+def label(turn_taking: TurnTaking) -> str:
+    fields = turn_taking.model_dump(exclude_unset=True, exclude_none=True)
+    fields.pop("preset", None)
+    return " ".join([turn_taking.preset, *(f"{k}={json.dumps(v)}" for k, v in fields.items())])
+
+
+async def evaluate(
+    cases: list[Case], variants: list[TurnTaking], vad_model: vad.VAD, jobs: int = 1
+) -> list[PresetResult]:
     out = []
-    for preset in presets:
-        results = []
-        for case in cases:
-            r = await run_case(case, preset, vad_model)
+    slots = asyncio.Semaphore(jobs)
+    for turn_taking in variants:
+        name = label(turn_taking)
+
+        async def one(case: Case, turn_taking: TurnTaking = turn_taking) -> CaseResult:
+            async with slots:
+                r = await run_case(case, turn_taking, vad_model)
+            cut = ", ".join(
+                f"pause {c.pause + 1} at +{c.at_s:.2f} s (p={c.probability})" for c in r.cuts
+            )
             print(
-                f"  {preset:16s} {case.name:28s} decisions {r.decisions_s} "
-                f"cut-ins {r.cut_ins}/{r.mids} delay "
-                + (f"{r.delay_s:.2f} s" if r.delay_s is not None else "missed"),
+                f"  {case.name:40s} cut-ins {r.cut_ins}/{r.mids} delay "
+                + (f"{r.delay_s:.2f} s" if r.delay_s is not None else "MISSED")
+                + (f"; cut {cut}" if cut else ""),
                 flush=True,
             )
-            results.append(r)
-        out.append(summarize(preset, results))
+            return r
+
+        print(f"{name}:", flush=True)
+        results = await asyncio.gather(*(one(c) for c in cases))
+        out.append(summarize(name, list(results)))
     return out
 
 
 def print_report(report: Report) -> None:
     for e in report.errors:
         print(f"  skipped {e.file}: {e.reason}")
-    print(
-        f"\n{'preset':16s} {'group':14s} {'cases':>5s} {'cut-ins':>8s} {'p50':>6s} {'p90':>6s} "
-        f"{'missed':>6s}"
-    )
+    print(f"\n{'group':18s} {'cases':>5s} {'cut-ins':>8s} {'p50':>6s} {'p90':>6s} {'missed':>6s}")
     for p in report.presets:
+        print(p.preset)
         rows = (
             [("all", p.overall)]
             + [(f"lang {k}", v) for k, v in p.by_lang.items()]
             + [(f"noise {k}", v) for k, v in p.by_noise.items()]
+            + [(f"voice {k}", v) for k, v in p.by_voice.items() if k]
         )
         for name, b in rows:
             cut = f"{b.false_cut_in_rate:.0%}" if b.false_cut_in_rate is not None else "-"
             p50 = f"{b.delay_p50_s:.2f}" if b.delay_p50_s is not None else "-"
             p90 = f"{b.delay_p90_s:.2f}" if b.delay_p90_s is not None else "-"
-            print(
-                f"{p.preset:16s} {name:14s} {b.cases:5d} {cut:>8s} {p50:>6s} {p90:>6s} "
-                f"{b.missed:6d}"
-            )
+            print(f"{name:18s} {b.cases:5d} {cut:>8s} {p50:>6s} {p90:>6s} {b.missed:6d}")
+
+
+def variant(text: str) -> TurnTaking:
+    """A preset's name, or a ``turn_taking`` object in JSON."""
+    import argparse
+
+    try:
+        if text.lstrip().startswith("{"):
+            return TurnTaking.model_validate_json(text)
+        return TurnTaking.model_validate({"preset": text})
+    except ValidationError as e:
+        raise argparse.ArgumentTypeError(f"{text}: {e.errors()[0]['msg']}") from None
 
 
 def main(argv: list[str]) -> int:
@@ -250,18 +313,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--preset",
         nargs="+",
-        choices=[p for p in TURN_PRESETS if p != "livekit-default"],
-        help="the presets to compare with livekit-default (default: all)",
+        type=variant,
+        help="the presets to compare with livekit-default (default: all): names, or "
+        'turn_taking objects in JSON such as \'{"preset":"telephony","end_of_turn":"both"}\'',
     )
+    parser.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     cases, errors = load_cases(args.cases)
     if not cases:
         print(f"no readable case in {args.cases}: {[e.reason for e in errors]}")
         return 2
-    presets: list[TurnPreset] = ["livekit-default"]
-    presets += args.preset or [p for p in TURN_PRESETS if p != "livekit-default"]
-    report = Report(presets=asyncio.run(evaluate(cases, presets, silero.VAD.load())), errors=errors)
+    others = args.preset or [TurnTaking(preset=p) for p in TURN_PRESETS[1:]]
+    variants = [TurnTaking(preset="livekit-default"), *others]
+    results = asyncio.run(evaluate(cases, variants, silero.VAD.load(), max(1, args.jobs)))
+    report = Report(presets=results, errors=errors)
     print_report(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
 
 from ..config.errors import ErrorCode, ErrorReport
-from ..pipeline.build import build_session
+from ..pipeline.build import build_session, listen_through
 from ..reports.session import SessionRecorder
 from .context import RoomContext
 
@@ -72,3 +72,4 @@ async def start(
         room_options=room_options,
         record=room.config.record,
     )
+    listen_through(session, room.config)

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from livekit.agents import AgentSession, inference, llm, stt, tts, vad
+from livekit.agents import AgentSession, llm, stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import google, openai
 
@@ -24,9 +24,13 @@ from ..config.models import (
     TurnTaking,
 )
 from . import offline
-from .completeness import CompletenessTurnDetector, TranscriptTail
+from .adaptive_vad import room_vad
+from .completeness import EotObserver, TranscriptTail
+from .dead_air import DeadAirGuard
+from .denoise import NoiseSuppressed
+from .endofturn import ParleyTurnDetector
 from .options import present
-from .turns import tuned, turn_values
+from .turns import listening, tuned, turn_values
 
 
 def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
@@ -84,19 +88,22 @@ def cascade_stages(p: CascadePipeline, language: str) -> CascadeStages:
 
 
 def turn_handling(
-    t: TurnTaking, local_eot: bool = False, tail: TranscriptTail | None = None
+    t: TurnTaking,
+    language: str,
+    local_eot: bool = False,
+    tail: TranscriptTail | None = None,
+    observe: EotObserver | None = None,
 ) -> TurnHandlingOptions:
     """The preset's values and the room's own: livekit-agents fills in its defaults for the rest.
 
-    ``local_eot`` pins the end-of-turn model that runs inside the worker, so an offline
-    room never sends audio to LiveKit's inference service. ``tail``: the running transcript
-    for a preset's completeness check, on top of that same local model.
+    ``local_eot`` pins an end-of-turn model that runs inside the worker, so an offline room
+    never sends audio to LiveKit's inference service (so does Smart Turn, and the
+    completeness check on the running transcript ``tail``). ``observe`` sees each prediction.
     """
     options: TurnHandlingOptions = {}
-    if tail is not None:
-        options["turn_detection"] = CompletenessTurnDetector(tail, version="v1-mini")
-    elif local_eot:
-        options["turn_detection"] = inference.TurnDetector(version="v1-mini")
+    end_of_turn = listening(t).end_of_turn
+    if local_eot or tail is not None or end_of_turn != "livekit" or observe is not None:
+        options["turn_detection"] = ParleyTurnDetector(end_of_turn, language, tail, observe)
     endpointing, interruption = turn_values(t)
     if endpointing:
         options["endpointing"] = endpointing
@@ -105,8 +112,11 @@ def turn_handling(
     return options
 
 
-async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[None]:
-    """An AgentSession wired to the room's pipeline; nothing is connected yet."""
+async def build_session(
+    config: RoomConfig, vad_model: vad.VAD, observe: EotObserver | None = None
+) -> AgentSession[None]:
+    """An AgentSession wired to the room's pipeline; nothing is connected yet (then
+    :func:`listen_through` once it has started)."""
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
         # The provider detects turns server-side; a local VAD would only add CPU per room.
@@ -118,18 +128,33 @@ async def build_session(config: RoomConfig, vad_model: vad.VAD) -> AgentSession[
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
     stages = await asyncio.to_thread(cascade_stages, p, config.language)
-    tail = TranscriptTail(config.language) if tuned(config.turn_taking) else None
+    t = config.turn_taking
+    tail = TranscriptTail(config.language) if tuned(t) else None
+    listen = listening(t)
     session: AgentSession[None] = AgentSession(
         stt=stages.stt,
         llm=stages.llm,
         tts=stages.tts,
-        vad=vad_model,
-        turn_handling=turn_handling(
-            config.turn_taking, local_eot=p.stt.provider == "offline", tail=tail
-        ),
+        vad=room_vad(vad_model, listen.adaptive_vad, listen.vad_silence),
+        turn_handling=turn_handling(t, config.language, p.stt.provider == "offline", tail, observe),
     )
     if tail is not None:
         session.on("user_input_transcribed", tail.on_transcribed)
         session.on("conversation_item_added", tail.on_item)
         session.on("user_state_changed", tail.on_user_state)
+    if listen.dead_air is not None:
+        DeadAirGuard(session, listen.dead_air)
     return session
+
+
+def listen_through(session: AgentSession[None], config: RoomConfig) -> None:
+    """Once the session has its audio input (it starts with it): noise suppression in front,
+    when the room's turn-taking wants it."""
+    source = session.input.audio
+    if (
+        isinstance(config.pipeline, CascadePipeline)
+        and listening(config.turn_taking).noise_suppression
+        and source is not None
+        and not isinstance(source, NoiseSuppressed)
+    ):
+        session.input.audio = NoiseSuppressed(source)

@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
-from livekit.agents import inference
 from livekit.agents.voice.events import (
     ConversationItemAddedEvent,
     UserInputTranscribedEvent,
@@ -253,11 +254,19 @@ class TranscriptTail:
             self._finals, self._interim = [], ""
 
 
-class _HeldStream:
-    """The audio model's stream, with its predictions held back on unfinished sentences."""
+EotObserver = Callable[[float, float], None]
+"""Called with each end-of-turn probability the session is handed, and the time it came
+(``time.monotonic()``): for the eval's per-case report."""
 
-    def __init__(self, inner: Any, tail: TranscriptTail) -> None:
-        self._inner, self._tail = inner, tail
+
+class _HeldStream:
+    """The audio model's stream, with its predictions held back on unfinished sentences
+    (when there is a transcript to read) and handed to an observer."""
+
+    def __init__(
+        self, inner: Any, tail: TranscriptTail | None, observe: EotObserver | None = None
+    ) -> None:
+        self._inner, self._tail, self._observe = inner, tail, observe
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -269,13 +278,16 @@ class _HeldStream:
         async def judge(ev: Any) -> None:
             # The model predicts as the silence begins, before a local STT's final: the
             # words are read once the final is in (the session waits for the prediction).
-            await self._tail.heard(WAIT_FOR_FINAL_S)
+            if self._tail is not None:
+                await self._tail.heard(WAIT_FOR_FINAL_S)
             if held.done():
                 return
-            if self._tail.holds():
+            if self._tail is not None and self._tail.holds():
                 ev = dataclasses.replace(
                     ev, end_of_turn_probability=ev.end_of_turn_probability * HOLD
                 )
+            if self._observe is not None:
+                self._observe(ev.end_of_turn_probability, time.monotonic())
             held.set_result(ev)
 
         def relay(f: asyncio.Future[Any]) -> None:
@@ -292,14 +304,3 @@ class _HeldStream:
         inner.add_done_callback(relay)
         held.add_done_callback(lambda h: inner.cancel() if h.cancelled() else None)
         return held
-
-
-class CompletenessTurnDetector(inference.TurnDetector):
-    """livekit-agents' local audio end-of-turn model, plus the transcript check."""
-
-    def __init__(self, tail: TranscriptTail, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._tail = tail
-
-    def stream(self, **kwargs: Any) -> Any:
-        return _HeldStream(super().stream(**kwargs), self._tail)

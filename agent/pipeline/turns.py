@@ -8,16 +8,36 @@ the preset's one by one. Values are starting points to be measured with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypedDict
 
 from livekit.agents.voice.turn import EndpointingOptions, InterruptionOptions
 
-from ..config.models import TurnPreset, TurnTaking
+from ..config.models import EndOfTurnModel, TurnPreset, TurnTaking
 
 
 class Preset(TypedDict, total=False):
     endpointing: EndpointingOptions
     interruption: InterruptionOptions
+    listening: Listening
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Parley's own machinery around livekit-agents' (``python -m agent eval turns`` chose
+    it on the corpus' tuning part): which end-of-turn model, noise suppression ahead of the
+    listeners, a VAD that follows the noise floor, and the dead-air guard."""
+
+    end_of_turn: EndOfTurnModel = "livekit"
+    noise_suppression: bool = False
+    adaptive_vad: bool = False
+    dead_air: float | None = None
+    vad_silence: float | None = None
+    """silero's ``min_silence_duration`` for the room (its own default: 0.55 s)."""
+
+
+STOCK = Listening()
+TUNED = Listening()
 
 
 PRESETS: dict[TurnPreset, Preset] = {
@@ -27,23 +47,27 @@ PRESETS: dict[TurnPreset, Preset] = {
     "conversation": {
         "endpointing": {"min_delay": 0.4, "max_delay": 2.5},
         "interruption": {"min_duration": 0.15, "false_interruption_timeout": 0.5},
+        "listening": TUNED,
     },
     # A line's clicks and coughs are short: 0.3 s of speech before the agent pauses.
     "telephony": {
         "endpointing": {"min_delay": 0.6, "max_delay": 2.8},
         "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
+        "listening": TUNED,
     },
     # Several people: the agent answers only when addressed, and others talk among themselves
     # (what they say to each other must not cut the agent off).
     "meeting": {
         "endpointing": {"min_delay": 0.5, "max_delay": 2.8},
         "interruption": {"min_duration": 0.8, "min_words": 3},
+        "listening": TUNED,
     },
     # Patients think before answering: an unfinished sentence gets the longest wait that
     # still answers within 3 s; a finished one is answered as quickly as livekit's default.
     "intake": {
         "endpointing": {"min_delay": 0.5, "max_delay": 2.8},
         "interruption": {"min_duration": 0.3, "false_interruption_timeout": 0.6},
+        "listening": TUNED,
     },
 }
 
@@ -71,3 +95,17 @@ def turn_values(t: TurnTaking) -> tuple[EndpointingOptions, InterruptionOptions]
     if i.min_words is not None:
         interruption["min_words"] = i.min_words
     return endpointing, interruption
+
+
+def listening(t: TurnTaking) -> Listening:
+    """The preset's listening machinery, then the room's own fields."""
+    base = PRESETS[t.preset].get("listening", STOCK)
+    return Listening(
+        end_of_turn=t.end_of_turn or base.end_of_turn,
+        noise_suppression=(
+            base.noise_suppression if t.noise_suppression is None else t.noise_suppression
+        ),
+        adaptive_vad=base.adaptive_vad if t.adaptive_vad is None else t.adaptive_vad,
+        dead_air=base.dead_air if t.dead_air is None else (t.dead_air or None),
+        vad_silence=t.endpointing.vad_silence or base.vad_silence,
+    )

@@ -71,11 +71,12 @@ async def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
 
 
 def test_turn_handling_passes_only_what_the_room_set() -> None:
-    assert turn_handling(TurnTaking()) == {}
+    assert turn_handling(TurnTaking(), "en") == {}
     options = turn_handling(
         TurnTaking.model_validate(
             {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
-        )
+        ),
+        "en",
     )
     assert options == {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
 

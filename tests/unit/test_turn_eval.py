@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from agent.config.models import TurnTaking
 from agent.eval.cases import load_cases
-from agent.eval.turns import breakdown, score
+from agent.eval.turns import breakdown, label, score, variant
 from agent.pipeline.turns import turn_values
 from fakes.audio import write_wav
 
@@ -75,3 +76,21 @@ def test_presets_are_overridden_field_by_field() -> None:
     assert endpointing == {"min_delay": 0.5, "max_delay": 6.0}
     assert interruption["min_words"] == 3
     assert turn_values(TurnTaking()) == ({}, {})  # livekit-default: livekit's own values
+
+
+def test_a_cut_in_names_its_pause_and_the_probability_that_let_it(tmp_path: Path) -> None:
+    write_case(tmp_path, "good", GOOD)
+    cases, _ = load_cases(tmp_path)
+    r = score(cases[0], [1.5, 3.6], [(1.2, 0.9), (1.45, 0.62), (3.3, 0.8)])
+    assert [c.model_dump() for c in r.cuts] == [{"pause": 0, "at_s": 0.5, "probability": 0.62}]
+    assert r.predictions[0] == (1.2, 0.9)
+
+
+def test_a_variant_is_a_preset_or_a_turn_taking_object() -> None:
+    assert label(variant("telephony")) == "telephony"
+    v = variant('{"preset": "telephony", "end_of_turn": "both", "dead_air": 2}')
+    assert v.end_of_turn == "both" and label(v) == 'telephony end_of_turn="both" dead_air=2.0'
+    with pytest.raises(argparse.ArgumentTypeError, match="end_of_turn"):
+        variant('{"end_of_turn": "maybe"}')
+    with pytest.raises(argparse.ArgumentTypeError, match="quick"):
+        variant("quick")
