@@ -191,16 +191,17 @@ class TurnTaking(_Strict):
     )
     adaptive_vad: bool | None = Field(
         default=None,
-        description="Raise the VAD's speech threshold over a loud noise floor (music, a TV), "
-        "so the end of speech is still heard; unset: the preset's.",
+        description="Once the room has a noise floor, sound well below the user's own level "
+        "(a TV, other talkers, music) reaches the VAD and the STT's segmenter as silence, so "
+        "the end of the user's speech is heard; unset: the preset's.",
     )
     dead_air: float | None = Field(
         default=None,
         ge=0.0,
         le=10.0,
-        description="Seconds after the user's last word when the turn ends even if the "
-        "end-of-turn model or the STT still hesitates (no dead air); 0: never; unset: the "
-        "preset's.",
+        description="Seconds after the VAD hears the user's speech end when the turn ends "
+        "even if the end-of-turn model or the STT still hesitates (no dead air); 0: never; "
+        "unset: the preset's.",
     )
 
 

@@ -43,10 +43,13 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
     )
 
 
-def stt_stage(s: STTStage, language: str, *, interim_interval: float = 1.0) -> stt.STT[Any]:
-    """``interim_interval``: how often the offline STT re-transcribes ongoing speech."""
+def stt_stage(
+    s: STTStage, language: str, *, interim_interval: float = 1.0, gate: bool = False
+) -> stt.STT[Any]:
+    """``interim_interval``: how often the offline STT re-transcribes ongoing speech;
+    ``gate``: it hears speech through the room's level gate, as the session's VAD does."""
     if s.provider == "offline":
-        return offline.stt(s, language, interim_interval)
+        return offline.stt(s, language, interim_interval, gate)
     if s.provider == "openai":
         return openai.STT(**present(model=s.model), language=language)
     return google.STT(**present(model=s.model), languages=language)
@@ -78,10 +81,10 @@ class CascadeStages:
     tts: tts.TTS[Any]
 
 
-def cascade_stages(p: CascadePipeline, language: str) -> CascadeStages:
+def cascade_stages(p: CascadePipeline, language: str, gate: bool = False) -> CascadeStages:
     """Builds the three stages; offline ones load their models here (once per process)."""
     return CascadeStages(
-        stt=stt_stage(p.stt, language),
+        stt=stt_stage(p.stt, language, gate=gate),
         llm=llm_stage(p.llm),
         tts=tts_stage(p.tts, language),
     )
@@ -127,10 +130,10 @@ async def build_session(
         )
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
-    stages = await asyncio.to_thread(cascade_stages, p, config.language)
     t = config.turn_taking
-    tail = TranscriptTail(config.language) if tuned(t) else None
     listen = listening(t)
+    stages = await asyncio.to_thread(cascade_stages, p, config.language, listen.adaptive_vad)
+    tail = TranscriptTail(config.language) if tuned(t) else None
     session: AgentSession[None] = AgentSession(
         stt=stages.stt,
         llm=stages.llm,

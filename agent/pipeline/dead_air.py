@@ -3,9 +3,10 @@
 livekit-agents ends a turn only when its VAD hears the speech end and, on a transcript, the
 end-of-turn wait runs out; with no transcript yet it waits for one. Under loud background
 sound either can stall: the VAD keeps hearing "speech", or the STT keeps its final back, and
-the user hears nothing at all. The guard arms a timer at the end of the user's speech and at
-each final transcript; if the user has said something and neither speaks nor is transcribed
-again for ``after_s``, it commits the turn itself (``AgentSession.commit_user_turn``).
+the user hears nothing at all. The guard arms a timer at the end of the user's speech (or at
+a final transcript while the VAD still hears "speech"); if the user has said something and
+does not speak again for ``after_s``, it commits the turn itself
+(``AgentSession.commit_user_turn``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class DeadAirGuard:
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         if ev.is_final and ev.transcript.strip():
             self._heard = True
-            self._arm()
+            if self._timer is None:  # counting from the end of speech already, if it ended
+                self._arm()
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         if ev.item.type == "message" and ev.item.role == "user":  # the turn was taken

@@ -21,6 +21,7 @@ from livekit.plugins import offline, silero
 from ..config.errors import ErrorCode, ParleyError
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage, TTSStage
 from ..settings import WorkerSettings
+from .adaptive_vad import room_vad
 from .options import present
 
 logger = logging.getLogger("parley")
@@ -66,11 +67,15 @@ def segmenter_vad() -> vad.VAD:
     return silero.VAD.load(min_silence_duration=0.3)
 
 
-def stt(s: STTStage, language: str, interim_interval: float = 1.0) -> offline.STT:
+def stt(
+    s: STTStage, language: str, interim_interval: float = 1.0, gate: bool = False
+) -> offline.STT:
+    """``gate``: segment with the level gate (``adaptive_vad``) too, or over a TV the
+    segment, and its final transcript, would never end."""
     return _checked(
         _model_error_field("stt", s.model),
         lambda: offline.STT(
-            vad=segmenter_vad(),
+            vad=room_vad(segmenter_vad(), gate, None),
             model=model_path(s.model),
             language=language,
             interim_interval=interim_interval,

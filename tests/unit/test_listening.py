@@ -119,6 +119,16 @@ async def test_dead_air_guard_ends_a_turn_nobody_ended() -> None:
                                                              new_state="listening"))  # fmt: skip
     await asyncio.sleep(0.3)
     assert session.commits == 1
+    # A final transcript that lags the end of speech does not push the timer back.
+    session.emit("user_state_changed", UserStateChangedEvent(old_state="listening",
+                                                             new_state="speaking"))  # fmt: skip
+    session.emit("user_state_changed", UserStateChangedEvent(old_state="speaking",
+                                                             new_state="listening"))  # fmt: skip
+    await asyncio.sleep(0.12)
+    session.emit("user_input_transcribed",
+                 UserInputTranscribedEvent(transcript="It hurts", is_final=True))  # fmt: skip
+    await asyncio.sleep(0.12)
+    assert session.commits == 2
 
 
 def test_the_corpus_check_part_shares_no_words_music_or_new_voice_with_tuning() -> None:
