@@ -62,7 +62,9 @@ class DeadAirGuard:
 
     def _fire(self) -> None:
         self._timer = None
-        if not self._heard or self._session.agent_state != "listening":
+        # "thinking" may be preemptive generation, before any commit: only a reply being
+        # spoken means the turn was taken.
+        if not self._heard or self._session.agent_state == "speaking":
             return
         self._heard = False
         self.commits += 1

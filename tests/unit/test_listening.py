@@ -129,6 +129,12 @@ async def test_dead_air_guard_ends_a_turn_nobody_ended() -> None:
                  UserInputTranscribedEvent(transcript="It hurts", is_final=True))  # fmt: skip
     await asyncio.sleep(0.12)
     assert session.commits == 2
+    # The agent already answering (speaking): the turn was taken.
+    session.agent_state = "speaking"
+    session.emit("user_input_transcribed",
+                 UserInputTranscribedEvent(transcript="Okay", is_final=True))  # fmt: skip
+    await asyncio.sleep(0.3)
+    assert session.commits == 2
 
 
 def test_the_corpus_check_part_shares_no_words_music_or_new_voice_with_tuning() -> None:
