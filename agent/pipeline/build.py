@@ -153,11 +153,11 @@ async def build_session(
 def listen_through(session: AgentSession[None], config: RoomConfig) -> None:
     """Once the session has its audio input (it starts with it): noise suppression in front,
     when the room's turn-taking wants it."""
-    source = session.input.audio
-    if (
+    if not (
         isinstance(config.pipeline, CascadePipeline)
         and listening(config.turn_taking).noise_suppression
-        and source is not None
-        and not isinstance(source, NoiseSuppressed)
     ):
+        return
+    source = session.input.audio
+    if source is not None and not isinstance(source, NoiseSuppressed):
         session.input.audio = NoiseSuppressed(source)

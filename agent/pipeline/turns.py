@@ -37,7 +37,9 @@ class Listening:
 
 
 STOCK = Listening()
-TUNED = Listening()
+# Chosen on the turn corpus' tuning part (docs/turn-taking.md): both end-of-turn models, the
+# level gate and the dead-air guard; noise suppression and a shorter VAD silence lost there.
+TUNED = Listening(end_of_turn="both", adaptive_vad=True, dead_air=1.5)
 
 
 PRESETS: dict[TurnPreset, Preset] = {
