@@ -45,23 +45,24 @@ class LevelGate:
 
     def __init__(self) -> None:
         self._levels: collections.deque[float] | None = None
-        self._floor_n = 0
+        self._recent: collections.deque[float] | None = None
         self._open_until = 0.0
         self._t = 0.0
         self.gated_s = 0.0
         """How much audio the gate has kept from the VAD."""
 
     def passes(self, pcm: np.ndarray, duration: float) -> bool:
-        if self._levels is None:  # the windows in frames of the input's length
+        if self._levels is None or self._recent is None:  # windows in the input's frames
             self._levels = collections.deque(maxlen=round(SPEECH_WINDOW_S / duration))
-            self._floor_n = round(FLOOR_WINDOW_S / duration)
+            self._recent = collections.deque(maxlen=round(FLOOR_WINDOW_S / duration))
         level = _db(pcm)
         self._levels.append(level)
+        self._recent.append(level)
         self._t += duration
-        if len(self._levels) < self._floor_n:
+        if len(self._recent) < (self._recent.maxlen or 0):
             return True
         speech = float(np.percentile(self._levels, 90))
-        floor = float(np.percentile(list(self._levels)[-self._floor_n :], 10))
+        floor = float(np.percentile(self._recent, 10))
         if speech - floor > QUIET_DB or level >= speech - GATE_DB:
             self._open_until = self._t + HANGOVER_S
         if self._t <= self._open_until:
