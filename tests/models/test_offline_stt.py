@@ -10,6 +10,7 @@ from livekit import rtc
 from livekit.agents import stt, vad
 from livekit.plugins import offline
 
+from fakes.audio import voiced_span
 from stack.recordings import CLIPS, clip, known_text, word_error_rate
 
 from .conftest import pcm_frame, wav_frame
@@ -50,6 +51,88 @@ async def test_stream_gives_interims_then_one_final(english_stt: offline.STT) ->
     assert len(finals) == 1
     assert word_error_rate(known_text("privacy-unident"), finals[0].alternatives[0].text) <= 0.3
     assert kinds.index(stt.SpeechEventType.END_OF_SPEECH) < kinds.index(finals[0].type)
+
+
+async def _events(
+    stream: stt.RecognizeStream, script: list[rtc.AudioFrame | str]
+) -> list[stt.SpeechEvent]:
+    """Plays ``script`` into ``stream`` in real time: frames, "flush" and "end"."""
+
+    async def talk() -> None:
+        for item in script:
+            if item == "flush":
+                stream.flush()
+            elif item == "end":
+                stream.end_input()
+            else:
+                assert isinstance(item, rtc.AudioFrame)
+                stream.push_frame(item)
+                await asyncio.sleep(item.duration)
+
+    talking = asyncio.create_task(talk())
+    events = [ev async for ev in stream]
+    await talking
+    return events
+
+
+def _finals(events: list[stt.SpeechEvent]) -> list[str]:
+    return [
+        ev.alternatives[0].text for ev in events if ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT
+    ]
+
+
+def _voiced(name: str) -> rtc.AudioFrame:
+    """The clip without its leading and trailing quiet."""
+    frame = wav_frame(str(clip(name)))
+    pcm = np.frombuffer(frame.data, dtype=np.int16)
+    start, end = voiced_span(pcm, frame.sample_rate)
+    return pcm_frame(pcm[start:end], frame.sample_rate)
+
+
+def _silence(seconds: float, rate: int) -> list[rtc.AudioFrame]:
+    return frames_of(pcm_frame(np.zeros(int(rate * seconds), dtype=np.int16), rate))
+
+
+async def test_input_ending_mid_speech_keeps_the_words(english_stt: offline.STT) -> None:
+    speech = wav_frame(str(clip("privacy-unident")))
+    events = await _events(
+        english_stt.stream(), [*_silence(0.5, speech.sample_rate), *frames_of(speech), "end"]
+    )
+    finals = _finals(events)
+    assert len(finals) == 1
+    assert word_error_rate(known_text("privacy-unident"), finals[0]) <= 0.3, finals
+    assert events[-1].type == stt.SpeechEventType.FINAL_TRANSCRIPT
+    assert events[-2].type == stt.SpeechEventType.END_OF_SPEECH
+
+
+async def test_a_flush_makes_the_words_so_far_final_at_once(english_stt: offline.STT) -> None:
+    """The session flushes when it decides the turn ended. Here the speaker goes on after a
+    0.15 s breath, inside the segmenter's own silence window (one segment): the words before
+    the flush are final before that segment ends, the rest after; a flush with nothing new
+    gives an empty final, so a commit waiting for one is not held."""
+    assert english_stt.capabilities.manual_flush
+    first, then = (_voiced(name) for name in ("conf-onlyperson", "vm-nobodyavail"))
+    rate = first.sample_rate
+    script: list[rtc.AudioFrame | str] = [
+        *_silence(0.5, rate),
+        *frames_of(first),
+        *_silence(0.15, rate),
+        "flush",
+        *frames_of(then),
+        *_silence(1.0, rate),
+        "flush",
+        "end",
+    ]
+    events = await _events(english_stt.stream(), script)
+    kinds = [ev.type for ev in events]
+    assert kinds.count(stt.SpeechEventType.START_OF_SPEECH) == 1
+    finals = _finals(events)
+    assert len(finals) == 3 and finals[2] == "", finals
+    assert kinds.index(stt.SpeechEventType.FINAL_TRANSCRIPT) < kinds.index(
+        stt.SpeechEventType.END_OF_SPEECH
+    )
+    assert word_error_rate(known_text("conf-onlyperson"), finals[0]) <= 0.3, finals
+    assert word_error_rate(known_text("vm-nobodyavail"), finals[1]) <= 0.3, finals
 
 
 async def test_silence_and_noise_give_no_transcript(english_stt: offline.STT) -> None:

@@ -5,6 +5,11 @@ transcribed once when it ends (the final) and, while it lasts, re-transcribed ev
 ``interim_interval`` seconds (interims, which barge-in by word count and live captions use).
 Inference runs on one worker thread per STT, never on the event loop.
 
+The stream honours livekit-agents' manual flush: a flush makes the speech heard so far a final
+now (an empty one if there is none), so the session's own end-of-turn decision, not this
+VAD's silence window, says when the turn's transcript is wanted. The end of the input does
+the same for speech still in progress: the last words of a track that ends are not lost.
+
 Whisper always encodes a 30-second window, which costs ~0.5 s on two cores however short the
 utterance. With ``fit_context`` (the default) the encoder sees only the utterance plus
 ``_CONTEXT_PAD_FRAMES`` of padding (whisper.cpp's ``audio_ctx`` idea): ~4x faster on turns
@@ -47,6 +52,9 @@ _WINDOW_FRAMES = 3000
 _REPETITION_PENALTY = 1.3
 _TOKENS_PER_SECOND = 8
 """Generous bound (speech is ~4 tokens/s) that stops a repetition loop early."""
+_AFTER_FLUSH_S = 0.2
+"""Speech after a flush shorter than this is the flushed words' tail, not new words: Whisper
+would only invent text for it."""
 
 if TYPE_CHECKING:  # the native libraries load with the first Whisper model, not at import
     from faster_whisper import WhisperModel
@@ -98,7 +106,7 @@ class STT(stt.STT[None]):
         the full 30 s window: slower, slightly more accurate."""
         super().__init__(
             capabilities=stt.STTCapabilities(
-                streaming=True, interim_results=interim_interval is not None
+                streaming=True, interim_results=interim_interval is not None, manual_flush=True
             )
         )
         self._opts = STTOptions(
@@ -211,6 +219,10 @@ def _transcript(kind: stt.SpeechEventType, text: str, language: str) -> stt.Spee
     )
 
 
+class _Flush:
+    """A flush, in the order of the audio around it."""
+
+
 class SpeechStream(stt.RecognizeStream):
     def __init__(self, stt_: STT, *, conn_options: APIConnectOptions) -> None:
         super().__init__(stt=stt_, conn_options=conn_options, sample_rate=WHISPER_RATE)
@@ -218,59 +230,125 @@ class SpeechStream(stt.RecognizeStream):
 
     async def _run(self) -> None:
         vad_stream = self._offline._vad.stream()
+        # Flushes join the VAD's events in one channel: the segmenter keeps its own state
+        # (a VAD flush would throw the speech in progress away).
+        events = utils.aio.Chan[vad.VADEvent | _Flush]()
 
         async def forward() -> None:
             async for item in self._input_ch:
                 if isinstance(item, self._FlushSentinel):
-                    vad_stream.flush()
+                    if self._input_ch.closed and self._input_ch.empty():
+                        continue  # end_input()'s own flush: the end of input ends the speech
+                    events.send_nowait(_Flush())
                 else:
                     vad_stream.push_frame(item)
             vad_stream.end_input()
 
-        forwarding = asyncio.create_task(forward())
+        async def relay() -> None:
+            async for ev in vad_stream:
+                events.send_nowait(ev)
+            events.close()
+
+        tasks = [asyncio.create_task(forward()), asyncio.create_task(relay())]
         try:
-            await self._segments(vad_stream)
+            await _Segmenter(self).run(events)
         finally:
-            await utils.aio.cancel_and_wait(forwarding)
+            await utils.aio.cancel_and_wait(*tasks)
             await vad_stream.aclose()
 
-    async def _segments(self, vad_stream: vad.VADStream) -> None:
-        interval = self._offline._opts.interim_interval
-        language = self._offline._opts.language
-        speech: list[rtc.AudioFrame] = []
-        speaking = False
-        next_interim = 0.0
-        interim: asyncio.Task[None] | None = None
 
-        async def emit_interim(audio: np.ndarray) -> None:
-            text = await self._offline.transcribe_async(audio)
-            if text and speaking:
-                self._event_ch.send_nowait(
-                    _transcript(stt.SpeechEventType.INTERIM_TRANSCRIPT, text, language)
-                )
+class _Segmenter:
+    """One stream's speech segments, turned into interims and finals."""
 
-        async for ev in vad_stream:
-            if ev.type == vad.VADEventType.START_OF_SPEECH:
-                speaking, speech, next_interim = True, list(ev.frames), interval or 0.0
-                self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
-            elif ev.type == vad.VADEventType.INFERENCE_DONE and speaking:
-                speech.extend(ev.frames)
-                idle = interim is None or interim.done()
-                if interval is not None and ev.speech_duration >= next_interim and idle:
-                    next_interim = ev.speech_duration + interval
-                    interim = asyncio.create_task(emit_interim(to_whisper_input(speech)))
-            elif ev.type == vad.VADEventType.END_OF_SPEECH:
-                speaking = False
-                speech_end = time.time() - ev.silence_duration - ev.inference_duration
-                self._event_ch.send_nowait(
-                    stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end)
-                )
-                started = time.perf_counter()
-                text = await self._offline.transcribe_async(to_whisper_input(ev.frames))
-                logger.debug("final transcript in %.0f ms", (time.perf_counter() - started) * 1000)
-                if text:
-                    final = _transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, language)
-                    final.speech_end_time = speech_end
-                    self._event_ch.send_nowait(final)
-        if interim is not None:
-            await utils.aio.cancel_and_wait(interim)
+    def __init__(self, stream: SpeechStream) -> None:
+        self._stream, self._stt = stream, stream._offline
+        self._language = self._stt._opts.language
+        self._speaking = False
+        self._speech: list[rtc.AudioFrame] = []
+        """The segment's frames since its start or its last flush."""
+        self._flushed_s: float | None = None
+        """The segment's speech duration at its last flush, if it had one."""
+        self._spoken_s = 0.0
+        self._next_interim = 0.0
+        self._interim: asyncio.Task[None] | None = None
+
+    def _send(self, ev: stt.SpeechEvent) -> None:
+        self._stream._event_ch.send_nowait(ev)
+
+    async def run(self, events: utils.aio.Chan[vad.VADEvent | _Flush]) -> None:
+        try:
+            async for ev in events:
+                if isinstance(ev, _Flush):
+                    await self._flush()
+                elif ev.type == vad.VADEventType.START_OF_SPEECH:
+                    self._start(ev)
+                elif ev.type == vad.VADEventType.INFERENCE_DONE and self._speaking:
+                    self._more(ev)
+                elif ev.type == vad.VADEventType.END_OF_SPEECH:
+                    await self._end(ev)
+            if self._speaking:  # the input ended mid-speech: its words still count
+                self._speaking = False
+                self._send(stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH))
+                if self._unflushed(self._spoken_s):
+                    await self._final(self._speech, None)
+        finally:
+            await self._stop_interim()
+
+    def _start(self, ev: vad.VADEvent) -> None:
+        self._speaking, self._speech = True, list(ev.frames)
+        self._flushed_s, self._spoken_s = None, 0.0
+        self._next_interim = self._stt._opts.interim_interval or 0.0
+        self._send(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
+
+    def _more(self, ev: vad.VADEvent) -> None:
+        self._speech.extend(ev.frames)
+        self._spoken_s = ev.speech_duration
+        interval = self._stt._opts.interim_interval
+        idle = self._interim is None or self._interim.done()
+        if interval is not None and ev.speech_duration >= self._next_interim and idle:
+            self._next_interim = ev.speech_duration + interval
+            self._interim = asyncio.create_task(self._emit_interim(to_whisper_input(self._speech)))
+
+    async def _emit_interim(self, audio: np.ndarray) -> None:
+        text = await self._stt.transcribe_async(audio)
+        if text and self._speaking:
+            self._send(_transcript(stt.SpeechEventType.INTERIM_TRANSCRIPT, text, self._language))
+
+    async def _stop_interim(self) -> None:
+        if self._interim is not None:
+            await utils.aio.cancel_and_wait(self._interim)
+            self._interim = None
+
+    async def _flush(self) -> None:
+        await self._stop_interim()  # its words are in the final now
+        if not self._speaking or not self._unflushed(self._spoken_s):
+            self._send(_transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, "", self._language))
+            return
+        speech, self._speech, self._flushed_s = self._speech, [], self._spoken_s
+        await self._final(speech, None)
+
+    async def _end(self, ev: vad.VADEvent) -> None:
+        await self._stop_interim()
+        self._speaking = False
+        speech_end = time.time() - ev.silence_duration - ev.inference_duration
+        self._send(stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end))
+        if self._flushed_s is None:
+            await self._final(list(ev.frames), speech_end)
+        elif self._unflushed(ev.speech_duration):
+            await self._final(self._speech, speech_end)
+
+    def _unflushed(self, spoken_s: float) -> bool:
+        """Whether the segment has words no final has carried yet."""
+        return self._flushed_s is None or spoken_s - self._flushed_s >= _AFTER_FLUSH_S
+
+    async def _final(self, speech: list[rtc.AudioFrame], speech_end: float | None) -> None:
+        if not speech:
+            return
+        started = time.perf_counter()
+        text = await self._stt.transcribe_async(to_whisper_input(speech))
+        logger.debug("final transcript in %.0f ms", (time.perf_counter() - started) * 1000)
+        if text:
+            final = _transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, self._language)
+            if speech_end is not None:
+                final.speech_end_time = speech_end
+            self._send(final)
