@@ -88,6 +88,14 @@ INTAKE_ESCALATION = _name(
     "Intake: the id of the red-flag rule that fired (never the caller's words); unset until "
     "one fires.",
 )
+STATUS = _name(
+    "status",
+    "parley.status",
+    Kind.AGENT_ATTRIBUTE,
+    'What is down right now and since when, as JSON `{"down": [{"part","who","error","since"}]}`: '
+    "a speaker's recognition (`stt`, by identity), a language's voice (`voice`), a "
+    "speech-to-speech session (`session`). Empty once everything works again.",
+)
 AGENT_STATE = _name(
     "agent_state",
     ATTRIBUTE_AGENT_STATE,

@@ -19,7 +19,7 @@ from livekit.plugins import silero
 from .background import spawn
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
-from .modes import MODES, RoomContext
+from .modes import FINISH_S, MODES, RoomContext
 from .modes.context import leave_with_error
 from .pipeline.offline import preload
 from .preflight import ensure_reachable, require_credentials
@@ -79,6 +79,11 @@ async def entrypoint(ctx: JobContext) -> None:
         await leave_with_error(ctx, report, settings.error_grace_s)
 
 
+SHUTDOWN_S = FINISH_S + 10.0
+"""A job's time to end after its room does (livekit-agents' default, 10 s, is shorter than a
+mode's end-of-room work), with room to spare."""
+
+
 def create_server(settings: WorkerSettings) -> AgentServer:
     idle, threshold = settings.idle_processes, settings.load_threshold
     # Unset settings keep livekit-agents' own defaults, which differ between dev and start.
@@ -90,6 +95,7 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         # job processes write to the multiprocess directory, which the endpoint sums.
         prometheus_port=settings.metrics_port,
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="parley-metrics-"),
+        shutdown_process_timeout=SHUTDOWN_S,
     )
     server.setup_fnc = prewarm
 

@@ -1,7 +1,9 @@
 """Modes: what the agent does in a room. Each mode is the module named after its
 ``RoomConfig.mode`` value, with one entry point ``async def run(room: RoomContext)``;
 ``MODES`` finds them by that name, so adding a mode touches its module and the config
-schema, nothing else. ``context``, ``session`` and ``backchannel`` are what modes share."""
+schema, nothing else. A mode with work to do after its room ends (notes, records, their
+webhooks) says how long it may take as ``FINISH_S``. ``context``, ``session`` and
+``backchannel`` are what modes share."""
 
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ def _entry_point(mode: Mode) -> Run:
     return run
 
 
-MODES: dict[Mode, Run] = {mode: _entry_point(mode) for mode in get_args(Mode)}
+def _finish_s(mode: Mode) -> float:
+    return float(getattr(import_module(f"{__name__}.{mode}"), "FINISH_S", 0.0))
 
-__all__ = ["MODES", "RoomContext", "Run"]
+
+MODES: dict[Mode, Run] = {mode: _entry_point(mode) for mode in get_args(Mode)}
+FINISH_S = max(_finish_s(mode) for mode in get_args(Mode))
+"""The longest any mode's end-of-room work may take."""
+
+__all__ = ["FINISH_S", "MODES", "RoomContext", "Run"]

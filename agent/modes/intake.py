@@ -41,6 +41,8 @@ logger = logging.getLogger("parley")
 
 END_GRACE_S = 1.0
 """After the last words, before the agent leaves: the caller hears them to the end."""
+FINISH_S = webhook.WebhookPolicy(b"").longest_s
+"""The final record: every webhook attempt."""
 
 
 class IntakeReport(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, room_io, stt, vad
-from livekit.plugins import meeting_assistant, participants
+from livekit.plugins import meeting_assistant, participants, webhook
 from pydantic import BaseModel
 
 from .. import protocol
@@ -21,6 +21,7 @@ from ..background import spawn
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage
 from ..pipeline.build import llm_stage, stt_stage
 from ..reports.publish import publish
+from ..reports.status import StatusBoard
 from .context import RoomContext
 from .outputs import webhook_policy, writable_folder
 from .session import open_session, start
@@ -63,6 +64,10 @@ def notes_llm_config(config: RoomConfig) -> LLMStage:
     return p.llm if isinstance(p, CascadePipeline) else LLMStage(provider=p.provider)
 
 
+FINISH_S = meeting_assistant.MeetingOptions.notes_timeout_s + webhook.WebhookPolicy(b"").longest_s
+"""The final notes: their model's bound, then every webhook attempt."""
+
+
 def notes_directory(config: RoomConfig, data_dir: Path) -> Path:
     return writable_folder(data_dir / "meetings" / (config.meeting.notes_dir or ""), "notes")
 
@@ -98,6 +103,7 @@ async def assistant_for(
             notes_topic=protocol.MEETING_NOTES,
             speaker_attribute=protocol.SPEAKER,
         ),
+        on_outage=StatusBoard(room.room).told,
     )
 
     def report(

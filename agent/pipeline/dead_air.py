@@ -33,6 +33,7 @@ class DeadAirGuard:
         session.on("user_state_changed", self._on_user_state)
         session.on("user_input_transcribed", self._on_transcribed)
         session.on("conversation_item_added", self._on_item)
+        session.on("close", lambda _: self._disarm())  # a closed session takes no turn
 
     def _arm(self) -> None:
         self._disarm()
@@ -67,7 +68,10 @@ class DeadAirGuard:
         if not self._heard or self._session.agent_state == "speaking":
             return
         self._heard = False
+        try:
+            future = self._session.commit_user_turn()
+        except RuntimeError:  # closing: its "close" event, which disarms, is on its way
+            return
         self.commits += 1
         logger.info("no end of turn %.1f s after the user's last words: ending it", self._after_s)
-        future = self._session.commit_user_turn()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())

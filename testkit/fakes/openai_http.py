@@ -114,9 +114,9 @@ def routes(recorder: Recorder) -> list[web.RouteDef]:
     return [
         web.get("/v1/models", api.models),
         web.get("/v1/models/{model}", api.model),
-        web.post("/v1/chat/completions", api.chat_completions),
-        web.post("/v1/audio/transcriptions", api.transcriptions),
-        web.post("/v1/audio/speech", api.speech),
+        web.post("/v1/chat/completions", recorder.faulty("llm", api.chat_completions)),
+        web.post("/v1/audio/transcriptions", recorder.faulty("stt", api.transcriptions)),
+        web.post("/v1/audio/speech", recorder.faulty("tts", api.speech)),
     ]
 
 

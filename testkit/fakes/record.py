@@ -1,7 +1,8 @@
 """What the fakes received, and the knobs tests and benchmarks turn, over a small HTTP API.
 
 ``GET /_fake/received`` returns every recorded event; ``POST /_fake/reset`` clears them;
-``POST /_fake/settings`` (JSON, e.g. ``{"ttfb_ms": 500}``) changes the behaviour of later replies.
+``POST /_fake/settings`` (JSON, e.g. ``{"ttfb_ms": 500}``) changes the behaviour of later replies,
+and queues faults (``{"faults": [{"stage": "stt", "kind": "http", "status": 503}]}``).
 
 The fakes recognise no speech and understand nothing: a test scripts what they "hear"
 (``transcripts``) and which tools the "model" calls (``tool_calls``), and the real plugins
@@ -16,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+
+from .faults import Fault, Handler, Stage, http_answer
 
 
 class ToolCall(BaseModel):
@@ -35,6 +38,8 @@ class Settings(BaseModel):
     """Calls the "model" makes, in order: a request that offers the next call's tool and ends
     with the user's turn gets that call instead of a reply. After a tool's result the model
     says the result's text, as a model relaying it would."""
+    faults: list[Fault] = []
+    """What goes wrong next (see ``fakes.faults``)."""
 
 
 class Recorder:
@@ -56,6 +61,26 @@ class Recorder:
             calls.pop(0)
             return None
         return calls.pop(0) if calls and calls[0].name in offered else None
+
+    def fault(self, stage: Stage) -> Fault | None:
+        """The next fault queued for ``stage``, used once (and recorded), if any."""
+        for fault in self.settings.faults:
+            if fault.stage == stage:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.settings.faults.remove(fault)
+                self.add("fakes", "fault", stage=stage, fault=fault.kind, status=fault.status)
+                return fault
+        return None
+
+    def faulty(self, stage: Stage, handler: Handler) -> Handler:
+        """``handler``, unless a fault is queued for ``stage``."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            fault = self.fault(stage)
+            return await (handler(request) if fault is None else http_answer(request, fault))
+
+        return handle
 
     def add(self, provider: str, kind: str, **data: Any) -> None:
         self.events.append({"t": time.time(), "provider": provider, "kind": kind, **data})

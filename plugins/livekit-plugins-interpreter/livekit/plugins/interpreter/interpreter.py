@@ -60,6 +60,8 @@ class InterpreterOptions:
     max_queued: int = 16
     """Units waiting on one language's track; past it the oldest is dropped (and counted in
     the lag summary), so a backlog cannot grow without end."""
+    backoff: participants.Backoff = field(default_factory=participants.Backoff)
+    """Between attempts to reopen a failed recognition stream or speech-to-speech session."""
 
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
@@ -69,6 +71,11 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 def base_language(tag: str) -> str:
     """Listeners of ``es`` and ``es-MX`` share one Spanish track."""
     return tag.split("-")[0].lower()
+
+
+Outage = Callable[[str, str, str | None], None]
+"""(part, key, error type or None once it works again): part ``stt`` is keyed by the
+speaker's identity, ``voice`` by the language of the track."""
 
 
 @dataclass
@@ -87,14 +94,17 @@ class Interpreter:
         *,
         on_unsupported: Callable[[str, str, str], None] | None = None,
         on_refused: Callable[[str, str], None] | None = None,
+        on_outage: Outage | None = None,
     ) -> None:
         """``on_unsupported(source, target, reason)`` is told once per pair that cannot work;
         ``on_refused(identity, reason)`` once per participant whose language is refused (not
-        a language tag, or one language too many)."""
+        a language tag, or one language too many); ``on_outage`` when a speaker's
+        recognition or a language's voice fails, and when it works again."""
         self._room, self._backend = room, backend
         self._opts = options or InterpreterOptions()
         self._on_unsupported = on_unsupported
         self._on_refused = on_refused
+        self._on_outage = on_outage
         self._told: set[tuple[str, str]] = set()
         self._speakers: dict[str, _Speaker] = {}
         self._tracks: dict[str, InterpretationTrack] = {}
@@ -270,6 +280,7 @@ class Interpreter:
                     self._caption_translation,
                     max_queued=self._opts.max_queued,
                     on_drop=lambda _: self.lag.drop(),
+                    on_outage=self._outage("voice", language),
                 )
                 await track.publish()
                 self._tracks[language] = track
@@ -314,7 +325,9 @@ class Interpreter:
         recogniser = await asyncio.to_thread(backend.stt, language)
         segmenter = ClauseSegmenter()
         utterance = _Utterance.new(time.time())
-        async for ev in participants.hear(track, recogniser):
+        async for ev in participants.hear(
+            track, recogniser, on_outage=self._outage("stt", identity), backoff=self._opts.backoff
+        ):
             text = ev.alternatives[0].text if ev.alternatives else ""
             if ev.type == stt.SpeechEventType.START_OF_SPEECH:
                 utterance = _Utterance.new(time.time())
@@ -342,9 +355,27 @@ class Interpreter:
         sessions: dict[str, Any] = {}
         opening: dict[str, asyncio.Task[None]] = {}
         utterances: dict[str, _Utterance] = {}
+        failures: dict[str, int] = {}
+
+        async def failed(target: str, error: str) -> None:
+            """The session is gone: the next frame after the backoff opens another."""
+            failures[target] = failures.get(target, 0) + 1
+            self._outage("session", f"{identity}:{target}")(error)
+            delay = self._opts.backoff.delay(failures[target])
+            logger.warning(
+                "interpreter session into %s: %s, reopening in %.1f s", target, error, delay
+            )
+            await asyncio.sleep(delay)
+            opening.pop(target, None)
 
         async def open_session(target: str) -> None:
-            session = await backend.session(language, target)
+            try:
+                session = await backend.session(language, target)
+            except Exception as e:
+                await failed(target, type(e).__name__)
+                return
+            if failures.pop(target, 0):
+                self._outage("session", f"{identity}:{target}")(None)
             utterances[target] = _Utterance.new(time.time())
             transcribes = not sessions  # one session captions the original, not every one
 
@@ -366,6 +397,15 @@ class Interpreter:
                     )
                     self._tasks.create_task(caption)
 
+            def errored(ev: llm.RealtimeModelError) -> None:
+                if ev.recoverable:  # the plugin reconnects by itself; the answer was cut
+                    return
+                if sessions.get(target) is session:
+                    del sessions[target]
+                    self._tasks.create_task(session.aclose())
+                    opening[target] = asyncio.create_task(failed(target, type(ev.error).__name__))
+
+            session.on("error", errored)
             session.on("input_speech_started", started)
             session.on("input_speech_stopped", stopped)
             session.on("generation_created", generated)
@@ -455,6 +495,13 @@ class Interpreter:
             lag.end_s = played[1] - unit.speech_end
         if lag.start_s is not None or lag.end_s is not None:
             self.lag.add(lag)
+
+    def _outage(self, part: str, key: str) -> Callable[[str | None], None]:
+        def told(error: str | None) -> None:
+            if self._on_outage is not None:
+                self._on_outage(part, key, error)
+
+        return told
 
     # --- captions ------------------------------------------------------------------------
 

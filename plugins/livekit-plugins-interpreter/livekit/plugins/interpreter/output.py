@@ -57,15 +57,20 @@ class InterpretationTrack:
         *,
         max_queued: int = 16,
         on_drop: Callable[[Unit], None] | None = None,
+        on_outage: Callable[[str | None], None] | None = None,
     ) -> None:
         """``speech`` voices text units; without it (speech-to-speech) units bring their own
-        audio. Either way it arrives at ``sample_rate``."""
+        audio. Either way it arrives at ``sample_rate``. ``on_outage`` hears the error's type
+        when a unit cannot be voiced, and None when one is voiced again: a failing voice
+        skips units, it never ends the track."""
         self.language = language
         self.name = TRACK_PREFIX + language
         self._room, self._tts, self._on_spoken = room, speech, on_spoken
         self._source = rtc.AudioSource(sample_rate, 1)
         self._queue: asyncio.Queue[Unit] = asyncio.Queue()
         self._max_queued, self._on_drop = max_queued, on_drop
+        self._on_outage = on_outage
+        self._down = False
         self._task: asyncio.Task[None] | None = None
         self.sid = ""
 
@@ -91,21 +96,35 @@ class InterpretationTrack:
     async def _play(self) -> None:
         while True:
             unit = await self._queue.get()
-            if unit.audio is not None:
-                await self._relay(unit, unit.audio)
-                continue
             try:
-                text = await unit.translation
-                unit.translated_at = unit.translated_at or time.time()
-            except Exception:
-                logger.exception("translation to %s failed; skipping one unit", self.language)
-                unit.played.set_result(None)
-                continue
-            if not text or self._tts is None:
-                unit.played.set_result(None)
-                continue
-            await self._on_spoken(unit, text)
-            await self._relay(unit, (audio.frame async for audio in self._tts.synthesize(text)))
+                await self._say(unit)
+            except Exception as e:  # this unit is lost; the ones behind it are not
+                logger.warning(
+                    "interpretation into %s: a unit failed (%s)", self.language, type(e).__name__
+                )
+                self._outage(type(e).__name__)
+            else:
+                self._outage(None)
+            finally:
+                if not unit.played.done():
+                    unit.played.set_result(None)
+
+    def _outage(self, error: str | None) -> None:
+        if (error is not None) != self._down:
+            self._down = error is not None
+            if self._on_outage is not None:
+                self._on_outage(error)
+
+    async def _say(self, unit: Unit) -> None:
+        if unit.audio is not None:
+            await self._relay(unit, unit.audio)
+            return
+        text = await unit.translation
+        unit.translated_at = unit.translated_at or time.time()
+        if not text or self._tts is None:
+            return
+        await self._on_spoken(unit, text)
+        await self._relay(unit, (audio.frame async for audio in self._tts.synthesize(text)))
 
     async def _relay(self, unit: Unit, frames: AsyncIterable[rtc.AudioFrame]) -> None:
         first = None
@@ -114,7 +133,8 @@ class InterpretationTrack:
             await self._source.capture_frame(frame)
         # capture_frame returns once a frame is queued; playout ends when the queue drains.
         await self._source.wait_for_playout()
-        unit.played.set_result((first, time.time()) if first is not None else None)
+        if not unit.played.done():
+            unit.played.set_result((first, time.time()) if first is not None else None)
         if unit.audio is not None:  # speech-to-speech: the text is complete by now
             with contextlib.suppress(Exception):
                 text = await unit.translation

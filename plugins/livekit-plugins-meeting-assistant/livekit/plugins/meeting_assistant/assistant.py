@@ -71,6 +71,11 @@ class MeetingOptions:
     """Someone speaking this long over the assistant stops it; shorter is a cough or 'mm-hm'."""
     answer_context_chars: int = 12_000
     notes_context_chars: int = 48_000
+    notes_timeout_s: float = 20.0
+    """The notes model's time; past it the notes carry only what the transcript says (who
+    spoke, how much) and an error that says why. Bounds the end of a meeting, too."""
+    backoff: participants.Backoff = field(default_factory=participants.Backoff)
+    """Between attempts to reopen a speaker's failed recognition stream."""
 
 
 class TranscriptDelay(BaseModel):
@@ -97,11 +102,15 @@ class MeetingAssistant:
         notes_llm: llm.LLM[Any],
         session: AgentSession[Any] | None,
         options: MeetingOptions,
+        on_outage: Callable[[str, str, str | None], None] | None = None,
     ) -> None:
         """``stt_factory`` makes a streaming STT (one stream per speaker); ``session``, if
-        given, speaks the answers (its audio input must be off)."""
+        given, speaks the answers (its audio input must be off). ``on_outage("stt",
+        identity, error)`` says when a speaker's recognition fails (their words are not in
+        the transcript until it is reopened), and with None once it is."""
         self._room, self._stt_factory, self._llm = room, stt_factory, notes_llm
         self._session, self._opts = session, options
+        self._on_outage = on_outage
         self.transcript = TranscriptFile(None)
         """The room's transcript file, opened by ``start()``."""
         self.delays: list[float] = []
@@ -111,7 +120,7 @@ class MeetingAssistant:
         self._speakers: dict[str, _Speaker] = {}
         self._tasks = utils.aio.TaskSet()
         self._notes_lock = asyncio.Lock()
-        self._finished: Notes | None = None
+        self._finished: asyncio.Future[Notes] | None = None
         self._stem = ""
         self._names: dict[str, str] = {}
         self._last_summary = -float("inf")
@@ -134,10 +143,11 @@ class MeetingAssistant:
                     self._on_track(pub.track, pub, p)
 
     async def finish(self) -> Notes:
-        """The final notes, once: when the meeting ends (the last human left) or the job ends."""
+        """The final notes, once: when the meeting ends (the last human left) or the job ends,
+        whichever comes first; a second caller waits for the same notes."""
         if self._finished is None:
-            self._finished = await self.notes(final=True)
-        return self._finished
+            self._finished = asyncio.ensure_future(self.notes(final=True))
+        return await asyncio.shield(self._finished)
 
     async def aclose(self) -> None:
         await utils.aio.cancel_and_wait(*(s.task for s in self._speakers.values()))
@@ -170,7 +180,15 @@ class MeetingAssistant:
     async def _hear(self, identity: str, track: rtc.RemoteAudioTrack) -> None:
         speaker = self._speakers[identity]
         segment, start, end = uuid.uuid4().hex[:12], time.time(), None
-        async for ev in participants.hear(track, self._stt_factory()):
+
+        def told(error: str | None) -> None:
+            if self._on_outage is not None:
+                self._on_outage("stt", identity, error)
+
+        hearing = participants.hear(
+            track, self._stt_factory(), on_outage=told, backoff=self._opts.backoff
+        )
+        async for ev in hearing:
             text = ev.alternatives[0].text.strip() if ev.alternatives else ""
             if ev.type == stt.SpeechEventType.START_OF_SPEECH:
                 segment, start, end = uuid.uuid4().hex[:12], time.time(), None
@@ -268,8 +286,9 @@ class MeetingAssistant:
             lines = list(self.transcript.lines)
             error = None
             try:
-                content, structured = await write_notes(
-                    self._llm, self.transcript.render(self._opts.notes_context_chars)
+                content, structured = await asyncio.wait_for(
+                    write_notes(self._llm, self.transcript.render(self._opts.notes_context_chars)),
+                    self._opts.notes_timeout_s,
                 )
             except Exception as e:  # the model failed: the notes still list who said how much
                 error = f"the notes model failed ({type(e).__name__}); the transcript is complete"

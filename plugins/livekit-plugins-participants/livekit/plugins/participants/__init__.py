@@ -6,14 +6,16 @@ from livekit.agents import Plugin
 
 from .files import append_private, private_dir, room_file_stem, write_private
 from .gate import ChatGate
-from .listener import hear
+from .listener import Backoff, OutageCallback, hear, recognise
 from .log import logger
 from .roster import humans, is_agent
 from .stats import percentile
 from .version import __version__
 
 __all__ = [
+    "Backoff",
     "ChatGate",
+    "OutageCallback",
     "__version__",
     "append_private",
     "hear",
@@ -21,6 +23,7 @@ __all__ = [
     "is_agent",
     "percentile",
     "private_dir",
+    "recognise",
     "room_file_stem",
     "write_private",
 ]

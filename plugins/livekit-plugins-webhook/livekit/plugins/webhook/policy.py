@@ -34,6 +34,12 @@ class WebhookPolicy:
     attempts: int = 3
     backoff_s: float = 0.5
 
+    @property
+    def longest_s(self) -> float:
+        """The longest a delivery can take: every attempt timing out, with its backoffs."""
+        backoffs = sum(self.backoff_s * 2.0**i for i in range(self.attempts - 1))
+        return float(self.attempts * self.timeout_s + backoffs)
+
     def allows_host(self, host: str) -> bool:
         return host.lower().rstrip(".") in self.allow_hosts
 

@@ -1,0 +1,96 @@
+"""The fault switchboard (``fakes/faults.py``) as the real livekit-plugins-openai clients meet
+it: errors they retry, errors that outlast their retries, a stall their timeout ends, and a
+realtime socket dropped mid-session, which the plugin reopens."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from livekit.agents import (
+    APIConnectionError,
+    APIConnectOptions,
+    APIStatusError,
+    llm,
+    utils,
+)
+from livekit.plugins import openai
+
+from stack.fakes import FakeProviders
+
+from .realtime import REPLY_TEXT, Fake, collect, open_session, push_utterance, utterance_frames
+
+pytestmark = pytest.mark.unit
+
+RATE = 24000
+QUICK = APIConnectOptions(max_retry=3, retry_interval=0.05, timeout=2.0)
+
+
+@pytest.fixture
+def fake(fakes: FakeProviders) -> Fake:
+    return Fake.fresh(fakes, "openai", f"http://127.0.0.1:{fakes.openai_port}/v1")
+
+
+async def faults(fake: Fake) -> list[dict[str, Any]]:
+    received = await asyncio.to_thread(fake.fakes.received)
+    return [e for e in received if e["kind"] == "fault"]
+
+
+async def test_stt_retries_through_two_503s(fake: Fake) -> None:
+    await fake.configure(faults=[{"stage": "stt", "kind": "http", "status": 503, "times": 2}])
+    model = openai.STT(base_url=fake.base_url, api_key="test")
+    event = await model.recognize(buffer=utterance_frames("hello there", RATE), conn_options=QUICK)
+    assert event.alternatives[0].text.startswith("I said something")
+    assert [f["status"] for f in await faults(fake)] == [503, 503]
+    assert len(await fake.events("audio.transcriptions")) == 1
+
+
+async def test_a_429_that_outlasts_the_retries_reaches_the_caller(fake: Fake) -> None:
+    await fake.configure(
+        faults=[{"stage": "llm", "kind": "http", "status": 429, "retry_after_s": 1, "times": 9}]
+    )
+    model = openai.LLM(base_url=fake.base_url, api_key="test", model="gpt-4.1")
+    chat_ctx = llm.ChatContext()
+    chat_ctx.add_message(role="user", content="Hello?")
+    with pytest.raises(APIConnectionError) as raised:  # the plugin's "after N attempts"
+        async with model.chat(chat_ctx=chat_ctx, conn_options=QUICK) as stream:
+            async for _ in stream:
+                pass
+    await model.aclose()
+    cause = raised.value.__cause__
+    assert isinstance(cause, APIStatusError) and cause.status_code == 429
+    assert len(await faults(fake)) == QUICK.max_retry + 1
+
+
+async def test_a_stall_holds_the_answer_past_the_plugins_timeout(fake: Fake) -> None:
+    """livekit-plugins-openai's TTS bounds only the connection by ``timeout``: a provider that
+    accepts and then says nothing holds the caller for as long as it stalls. Whatever calls a
+    TTS must bound the wait itself."""
+    await fake.configure(faults=[{"stage": "tts", "kind": "stall", "stall_s": 1.5}])
+    async with utils.http_context.open():
+        model = openai.TTS(base_url=fake.base_url, api_key="test")
+        no_retry = APIConnectOptions(max_retry=0, retry_interval=0.0, timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(APIStatusError) as raised:
+            async for _ in model.synthesize("Hello.", conn_options=no_retry):
+                pass
+    assert raised.value.status_code == 504 and time.monotonic() - started >= 1.5
+
+
+async def test_a_dropped_realtime_socket_is_reopened_and_the_next_turn_answered(
+    fake: Fake,
+) -> None:
+    # session.created and session.updated, then the socket goes
+    await fake.configure(faults=[{"stage": "realtime", "kind": "close", "after_events": 2}])
+    model = openai.realtime.RealtimeModel(base_url=fake.base_url, api_key="test")
+    errors: list[llm.RealtimeModelError] = []
+    async with open_session(model) as (session, observed):
+        session.on("error", errors.append)
+        await asyncio.sleep(1.0)  # the plugin notices and reconnects
+        push_utterance(session, "are you still there", RATE)
+        reply = await collect(await observed.next_generation())
+    assert reply.text == REPLY_TEXT
+    assert len(await faults(fake)) == 1
+    assert len(await fake.events("realtime.session")) == 2
