@@ -94,7 +94,8 @@ STATUS = _name(
     Kind.AGENT_ATTRIBUTE,
     'What is down right now and since when, as JSON `{"down": [{"part","who","error","since"}]}`: '
     "a speaker's recognition (`stt`, by identity), a language's voice (`voice`), a "
-    "speech-to-speech session (`session`). Empty once everything works again.",
+    "speech-to-speech session (`session`), the session's provider recovering from an error "
+    "(`provider`, until the agent speaks again). Empty once everything works again.",
 )
 AGENT_STATE = _name(
     "agent_state",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from ..background import spawn
 from ..config.errors import ErrorCode, ErrorReport, ParleyError
 from ..config.models import RoomConfig
 from ..privacy import pseudonym, scrub
+from ..reports.status import StatusBoard
 from ..settings import WorkerSettings
 from .phone import hang_up_all
 
@@ -58,6 +60,11 @@ class RoomContext:
     @property
     def room(self) -> rtc.Room:
         return self.job.room
+
+    @functools.cached_property
+    def status(self) -> StatusBoard:
+        """``parley.status``: one board per room, whichever parts report to it."""
+        return StatusBoard(self.room)
 
     @property
     def file_stem(self) -> str:

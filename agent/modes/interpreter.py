@@ -14,7 +14,6 @@ from ..config.errors import ErrorCode, ErrorReport
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
 from ..reports.publish import publish
-from ..reports.status import StatusBoard
 from .context import RoomContext
 
 INTERIM_S = 0.5
@@ -92,7 +91,7 @@ async def run(room: RoomContext) -> None:
             ),
             on_unsupported=lambda s, t, why: room.report(unsupported_report(config, s, t, why)),
             on_refused=lambda who, why: room.report(refused_report(who, why)),
-            on_outage=StatusBoard(room.room).told,
+            on_outage=room.status.told,
         )
 
         def publish_lag() -> None:

@@ -21,7 +21,6 @@ from ..background import spawn
 from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage
 from ..pipeline.build import llm_stage, stt_stage
 from ..reports.publish import publish
-from ..reports.status import StatusBoard
 from .context import RoomContext
 from .outputs import webhook_policy, writable_folder
 from .session import open_session, start
@@ -103,7 +102,7 @@ async def assistant_for(
             notes_topic=protocol.MEETING_NOTES,
             speaker_attribute=protocol.SPEAKER,
         ),
-        on_outage=StatusBoard(room.room).told,
+        on_outage=room.status.told,
     )
 
     def report(

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from livekit.agents import Agent, AgentSession, room_io
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
-from livekit.agents.voice.events import CloseEvent, CloseReason, ErrorEvent
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    CloseReason,
+    ErrorEvent,
+)
 
 from ..config.errors import ErrorCode, ErrorReport
 from ..pipeline.build import build_session, listen_through
@@ -35,11 +40,15 @@ async def open_session(room: RoomContext) -> AgentSession[None]:
 
 
 def watch(room: RoomContext, session: AgentSession[None]) -> None:
-    """Turns provider failures during the session into ``parley.error``; a session that
-    closes for another reason ends the job."""
+    """Turns provider failures during the session into ``parley.error`` (those it cannot
+    recover from) or ``parley.status`` (those it can); a session that closes for another
+    reason ends the job."""
 
     def on_error(ev: ErrorEvent) -> None:
         if getattr(ev.error, "recoverable", True):
+            # The plugin retries or reconnects by itself (a realtime socket that dropped
+            # loses the answer in progress): the room hears of it until the agent speaks.
+            room.status.told("provider", "pipeline", type(ev.error).__name__)
             return
         room.fail(
             ErrorReport(
@@ -54,8 +63,13 @@ def watch(room: RoomContext, session: AgentSession[None]) -> None:
         if ev.reason != CloseReason.ERROR:
             room.job.shutdown(reason=f"session closed: {ev.reason.value}")
 
+    def on_state(ev: AgentStateChangedEvent) -> None:
+        if ev.new_state == "speaking":
+            room.status.told("provider", "pipeline", None)
+
     session.on("error", on_error)
     session.on("close", on_close)
+    session.on("agent_state_changed", on_state)
 
 
 async def start(

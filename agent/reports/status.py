@@ -21,9 +21,10 @@ logger = logging.getLogger("parley.reports")
 
 class Outage(BaseModel):
     part: str
-    """``stt``, ``voice`` or ``session``."""
+    """``stt``, ``voice``, ``session`` or ``provider``."""
     who: str
-    """The speaker's identity (``stt``), the language (``voice``), or both (``session``)."""
+    """The speaker's identity (``stt``), the language (``voice``), both (``session``), or
+    ``pipeline`` (``provider``)."""
     error: str
     """The error's type."""
     since: float

@@ -7,8 +7,9 @@ injected is recorded (``kind: "fault"``), so a test can tell the fault happened.
 - ``http``: an error status (``status``, with ``Retry-After`` when ``retry_after_s`` is set),
   or the WebSocket upgrade refused with it;
 - ``stall``: nothing for ``stall_s`` seconds, then a 504 (the client's timeout comes first);
-- ``close``: the connection dropped, after ``after_events`` events of a WebSocket session,
-  or before an HTTP answer;
+- ``close``: the connection dropped before an HTTP answer, or a live WebSocket session's
+  socket closed ``after_events`` events after the fault was queued (mid-reply, if a reply
+  is under way);
 - ``malformed``: a body that is not JSON (HTTP), or an event that is not (WebSocket),
   after ``after_events`` events.
 """
@@ -23,6 +24,10 @@ from aiohttp import web
 from pydantic import BaseModel
 
 Stage = Literal["stt", "llm", "tts", "realtime"]
+ON_CONNECT = ("http", "stall")
+"""WebSocket faults that refuse a new session."""
+LIVE = ("close", "malformed")
+"""WebSocket faults that strike a live session."""
 
 
 class Fault(BaseModel):

@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import EnergyVad, speak
-from .faults import Fault, http_answer
+from .faults import LIVE, ON_CONNECT, Fault, http_answer
 from .openai_http import (
     AGENT_AUDIO_MS_PER_TOKEN,
     PROVIDER,
@@ -75,14 +75,12 @@ def routes(recorder: Recorder) -> list[web.RouteDef]:
     async def realtime(request: web.Request) -> web.StreamResponse:
         if denied := auth_error(request):
             return denied
-        fault = recorder.fault("realtime")
-        if fault is not None and fault.kind in ("http", "stall"):  # the session is refused
-            return await http_answer(request, fault)
+        if (fault := recorder.fault("realtime", ON_CONNECT)) is not None:
+            return await http_answer(request, fault)  # the session is refused
         ws = web.WebSocketResponse(max_msg_size=64 * 1024 * 1024)
         await ws.prepare(request)
         transcription_only = request.query.get("intent") == "transcription"
         session = _Session(ws, recorder, request.query.get("model", ""), transcription_only)
-        session.fault = fault
         await session.run()
         return ws
 
@@ -254,8 +252,9 @@ class _Session:
         self.response: _Response | None = None
         self.last_input = _Tokens()
         self.fault: Fault | None = None
-        """A ``close`` or ``malformed`` fault due after its ``after_events`` events."""
+        """A ``close`` or ``malformed`` fault, due after its ``after_events`` events."""
         self.sent = 0
+        """Events sent since the fault was taken up."""
         self.handlers: dict[str, Callable[[Json], Awaitable[None]]] = {
             "session.update": self._on_session_update,
             "input_audio_buffer.append": self._on_append,
@@ -303,11 +302,14 @@ class _Session:
     async def _send(self, type_: str, **fields: Any) -> None:
         if self.ws.closed:  # a fault dropped it: the rest of a reply goes nowhere
             return
+        if self.fault is None and (fault := self.recorder.fault("realtime", LIVE)) is not None:
+            self.fault, self.sent = fault, 0
         await self.ws.send_json({"type": type_, "event_id": new_id("event"), **fields})
         self.sent += 1
         fault = self.fault
         if fault is not None and self.sent >= fault.after_events:
             self.fault = None
+            self.recorder.add("fakes", "fault.struck", stage="realtime", fault=fault.kind)
             if fault.kind == "close":
                 await self.ws.close(code=1011, message=b"fake fault")
             else:

@@ -62,10 +62,11 @@ class Recorder:
             return None
         return calls.pop(0) if calls and calls[0].name in offered else None
 
-    def fault(self, stage: Stage) -> Fault | None:
-        """The next fault queued for ``stage``, used once (and recorded), if any."""
+    def fault(self, stage: Stage, kinds: Collection[str] | None = None) -> Fault | None:
+        """The next fault queued for ``stage`` (of one of ``kinds``), used once (and
+        recorded), if any."""
         for fault in self.settings.faults:
-            if fault.stage == stage:
+            if fault.stage == stage and (kinds is None or fault.kind in kinds):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.settings.faults.remove(fault)

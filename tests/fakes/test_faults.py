@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,8 +30,9 @@ QUICK = APIConnectOptions(max_retry=3, retry_interval=0.05, timeout=2.0)
 
 
 @pytest.fixture
-def fake(fakes: FakeProviders) -> Fake:
-    return Fake.fresh(fakes, "openai", f"http://127.0.0.1:{fakes.openai_port}/v1")
+def fake(fakes: FakeProviders) -> Iterator[Fake]:
+    yield Fake.fresh(fakes, "openai", f"http://127.0.0.1:{fakes.openai_port}/v1")
+    fakes.configure(faults=[])  # what a test left queued must not strike the next ones
 
 
 async def faults(fake: Fake) -> list[dict[str, Any]]:
