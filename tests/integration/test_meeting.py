@@ -222,6 +222,27 @@ async def test_killed_job_resumes_without_losing_a_line(
     assert worker.process.proc.poll() is None, "the worker died with its job process"
 
 
+async def test_a_room_deleted_mid_meeting_gets_its_final_notes_once(
+    livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """Deleting the room disconnects everyone and ends the job: both paths ask for the final
+    notes, which are written and delivered once."""
+    two: dict[str, dict[str, str]] = {"alice": {}, "bob": {}}
+    folder = tmp_path.name
+    async with meeting_room(livekit_server, worker, folder, two, [200], "meeting-del") as (
+        hook,
+        people,
+    ):
+        room = people["alice"].room.name or ""
+        await say_and_wait_line(people, "alice", clip("conf-onlyperson"))
+        await delete_room(livekit_server.url, API_KEY, API_SECRET, room)
+        await wait_for(lambda: hook.bodies, "the final notes at the webhook", timeout=60)
+        await asyncio.sleep(3)  # a second delivery would come now
+    assert [(b["final"], b["lines"]) for b in hook.bodies] == [(True, 1)]
+    notes = json.loads(await read(room_file(worker, folder, room, ".notes.json")))
+    assert notes["final"] is True and notes["lines"] == 1
+
+
 async def test_failing_webhook_is_retried_and_reported_without_blocking(
     livekit_server: LiveKitServer, worker: WorkerProcess, tmp_path: Path
 ) -> None:
