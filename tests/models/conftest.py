@@ -9,6 +9,9 @@ from livekit.agents import vad
 from livekit.plugins import offline, silero
 
 from fakes.audio import read_wav
+from tests.leaks import no_leaked_tasks
+
+__all__ = ["no_leaked_tasks"]
 
 
 @pytest.fixture(scope="session")

@@ -62,12 +62,14 @@ async def test_openai_cascade(vad_model: vad.VAD) -> None:
     assert isinstance(session.llm, openai.LLM) and session.llm.model == "gpt-4.1-mini"
     assert isinstance(session.tts, openai.TTS)
     assert session.vad is vad_model
+    await session.llm.aclose()  # its prewarm connection
 
 
 async def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
     pipeline = CascadePipeline(kind="cascade", llm=LLMStage(provider="google"))
     session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, google.LLM)
+    await session.llm.aclose()
 
 
 def test_turn_handling_passes_only_what_the_room_set() -> None:
