@@ -89,6 +89,45 @@ async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
     assert len(report["turns"]) >= 2  # before the drop, and after it
 
 
+CASCADE = {
+    "mode": "assistant",
+    "pipeline": {
+        "kind": "cascade",
+        "stt": {"provider": "openai"},
+        "llm": {"provider": "openai"},
+        "tts": {"provider": "openai"},
+    },
+}
+
+
+async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    worker: WorkerProcess,
+    recording: Path,
+) -> None:
+    fakes.reset()
+    fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 2}])
+    try:
+        async with joined_room(
+            livekit_server, worker.agent_name, dispatch_metadata=CASCADE, prefix="fault-llm"
+        ) as user:
+            room = user.room.name
+            await user.wait_for_agent_state("listening")
+            await user.speak(recording)
+            v2v = await user.wait_for_agent_sound(timeout=30)
+            await user.wait_for_agent_quiet(after=user.speech_end or 0.0)
+            await user.leave()
+    finally:
+        fakes.configure(faults=[])
+    MEASUREMENTS.append(f"fault cascade LLM 503 twice: answered, v2v {v2v * 1000:.0f} ms")
+    assert len([e for e in fakes.received() if e["kind"] == "fault"]) == 2
+    files = worker.data_dir / "reports"
+    await wait_for(lambda: list(files.glob(f"RM_*-{room}-*.json")), "the report file", timeout=30)
+    report: dict[str, Any] = json.loads(next(files.glob(f"RM_*-{room}-*.json")).read_text())
+    assert len(report["errors"]) == 2 and len(report["turns"]) == 1, report
+
+
 MEETING = {
     "mode": "meeting",
     "pipeline": {
