@@ -7,6 +7,9 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from livekit.agents import llm, metrics, stt, tts
 from livekit.plugins import interpreter, offline
 
 from .. import protocol
@@ -14,12 +17,14 @@ from ..config.errors import ErrorCode, ErrorReport
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
 from ..reports.publish import publish
+from ..reports.session import SessionRecorder
 from .context import RoomContext
 
 INTERIM_S = 0.5
 """Interims twice a second: each may complete a clause to translate while the speaker goes on."""
 SPEED = 1.2
 """Interpreters speak faster than the speaker, or each translation ends later than the last."""
+M = TypeVar("M", stt.STT[Any], tts.TTS[Any], llm.LLM[Any])
 CAPTIONS = interpreter.CaptionAttributes(
     speaker=protocol.SPEAKER,
     source_language=protocol.SOURCE_LANGUAGE,
@@ -27,24 +32,34 @@ CAPTIONS = interpreter.CaptionAttributes(
 )
 
 
-def backend(config: RoomConfig) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
+def backend(
+    config: RoomConfig, usage: metrics.ModelUsageCollector | None = None
+) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
+    """``usage`` collects what every model the backend builds reports using."""
+
+    def metered(model: M) -> M:
+        if usage is not None:
+            model.on("metrics_collected", usage.collect)
+        return model
+
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
         # Gemini Live takes the language it speaks as an option: the session's target.
         return interpreter.RealtimeBackend(
             lambda _source, target: realtime_model(
                 p, config.model_copy(update={"language": target})
-            )
+            ),
+            on_metrics=usage.collect if usage is not None else None,
         )
     translator: interpreter.Translator = (
         offline.Translator()
         if p.llm.provider == "offline"  # a 135M chat model cannot translate; Apertium can
-        else interpreter.LLMTranslator(llm_stage(p.llm))
+        else interpreter.LLMTranslator(metered(llm_stage(p.llm)))
     )
     voice = p.tts if p.tts.speed else p.tts.model_copy(update={"speed": SPEED})
     return interpreter.CascadeBackend(
-        stt_for=lambda lang: stt_stage(p.stt, lang, interim_interval=INTERIM_S),
-        tts_for=lambda lang: tts_stage(voice, lang),
+        stt_for=lambda lang: metered(stt_stage(p.stt, lang, interim_interval=INTERIM_S)),
+        tts_for=lambda lang: metered(tts_stage(voice, lang)),
         translator=translator,
     )
 
@@ -78,12 +93,29 @@ def refused_report(identity: str, reason: str) -> ErrorReport:
 
 
 async def run(room: RoomContext) -> None:
-    """The agent stays for the pairs it can serve; each one it cannot is reported."""
+    """The agent stays for the pairs it can serve; each one it cannot is reported. The
+    session report has what the models used, its cost, and each outage."""
     config = room.config
+    usage = metrics.ModelUsageCollector()
+    recorder = SessionRecorder(
+        None,
+        room.room,
+        config,
+        job_id=room.job.job.id,
+        reports_dir=room.settings.data_dir / "reports",
+        file_stem=room.file_stem,
+        usage=usage.flatten,
+    )
+
+    async def report_on_shutdown() -> None:
+        recorder.report.errors = list(room.status.errors)
+        recorder.finish()
+
+    room.job.add_shutdown_callback(report_on_shutdown)
     with room.options_of("pipeline"):
         interp = interpreter.Interpreter(
             room.room,
-            backend(config),
+            backend(config, usage),
             interpreter.InterpreterOptions(
                 languages=dict(config.interpreter.languages),
                 language_attribute=protocol.LANGUAGE,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentSession, metrics
+from livekit.agents.metrics.usage import ModelUsage
 from livekit.agents.voice.events import (
     CloseEvent,
     ConversationItemAddedEvent,
@@ -63,16 +65,27 @@ def pipeline_label(config: RoomConfig) -> str:
 class SessionRecorder:
     def __init__(
         self,
-        session: AgentSession[None],
+        session: AgentSession[None] | None,
         room: rtc.Room,
         config: RoomConfig,
         *,
         job_id: str,
         reports_dir: Path,
         file_stem: str,
+        usage: Callable[[], list[ModelUsage]] | None = None,
     ) -> None:
-        """``file_stem``: the room's, so no two rooms' reports share a file."""
-        self._session, self._room, self._config = session, room, config
+        """``file_stem``: the room's, so no two rooms' reports share a file. Without a
+        ``session`` (a mode that runs its models itself) there are no turns: ``usage`` says
+        what the models used, and the mode adds errors and calls ``finish``."""
+        self._room, self._config = room, config
+        if usage is None:
+            assert session is not None
+            agent_session = session
+
+            def usage() -> list[ModelUsage]:
+                return agent_session.usage.model_usage
+
+        self._usage: Callable[[], list[ModelUsage]] = usage
         self._path = reports_dir / f"{file_stem}-{job_id}.json"
         self._labels = {"mode": config.mode, "pipeline": pipeline_label(config)}
         self.report = SessionReport(
@@ -86,6 +99,8 @@ class SessionRecorder:
         """The user's turn waiting for the agent's answer."""
         self._user_stopped_at: float | None = None
         self._model_ttfb: float | None = None
+        if session is None:
+            return
         session.on("conversation_item_added", self._on_item)
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)
@@ -168,7 +183,7 @@ class SessionRecorder:
         if r.ended_at is None:
             r.ended_at = time.time()
             r.duration_s = r.ended_at - r.started_at
-            usage = self._session.usage.model_usage
+            usage = self._usage()
             r.usage = [u.model_dump() for u in usage]
             r.cost = session_cost(usage, self._config, r.duration_s)
             prom.COST.labels(**self._labels).inc(r.cost.total_dollars)
@@ -195,7 +210,7 @@ class SessionRecorder:
             r = self.report
             if r.ended_at is None:
                 so_far = time.time() - r.started_at
-                r.cost = session_cost(self._session.usage.model_usage, self._config, so_far)
+                r.cost = session_cost(self._usage(), self._config, so_far)
             text = r.model_dump_json()
 
             async def send() -> None:

@@ -38,8 +38,9 @@ class StatusBoard:
     def __init__(self, room: rtc.Room) -> None:
         self._room = room
         self._down: dict[tuple[str, str], Outage] = {}
-        self.outages = 0
-        """Parts that went down during the session (a part down twice counts twice)."""
+        self.errors: list[str] = []
+        """``part: error`` of each outage during the session, in order (a part down twice
+        is there twice)."""
 
     def told(self, part: str, who: str, error: str | None) -> None:
         key = (part, who)
@@ -51,7 +52,7 @@ class StatusBoard:
             if key in self._down:
                 return
             self._down[key] = Outage(part=part, who=who, error=error, since=time.time())
-            self.outages += 1
+            self.errors.append(f"{part}: {error}")
             logger.warning("room part %s is down (%s)", part, error)
         status = RoomStatus(down=list(self._down.values())).model_dump_json()
         if self._room.isconnected():

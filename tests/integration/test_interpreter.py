@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from livekit import rtc
 
-from agent.rooms import token
+from agent.rooms import delete_room, token
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, Transcript, wait_for
@@ -182,9 +182,18 @@ async def test_realtime_models_interpret_speech_to_speech(
         await wait_for(lambda: captions(bruno, **{"parley.target_language": "es"}), "caption")
         caption = captions(bruno, **{"parley.target_language": "es"})[0].attributes
         assert caption["parley.speaker"] == "alice" and caption["parley.source_language"] == "en"
+        name = alice.room.name
     # The provider was told to interpret en → es, not to answer.
     told = json.dumps([e for e in fakes.received() if e.get("provider") == provider])
     assert "simultaneous interpreter" in told and "code en" in told and "code es" in told
+
+    # The room ends: its session report has what the sessions used, and what it cost.
+    await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
+    files = worker.data_dir / "reports"
+    await wait_for(lambda: list(files.glob(f"RM_*-{name}-*.json")), "the report file", timeout=30)
+    report = json.loads(next(files.glob(f"RM_*-{name}-*.json")).read_text())
+    assert report["mode"] == "interpreter" and report["errors"] == []
+    assert report["usage"] and report["cost"]["total_dollars"] > 0, report
 
 
 @pytest.fixture(scope="module")

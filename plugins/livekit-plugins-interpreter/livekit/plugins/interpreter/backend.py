@@ -122,15 +122,22 @@ class RealtimeBackend:
     sample_rate = 24_000
     """Realtime models speak 24 kHz PCM."""
 
-    def __init__(self, model_for: Callable[[str, str], llm.RealtimeModel]) -> None:
-        """``model_for(source, target)`` builds the model of one session."""
-        self._model_for = model_for
+    def __init__(
+        self,
+        model_for: Callable[[str, str], llm.RealtimeModel],
+        on_metrics: Callable[[Any], None] | None = None,
+    ) -> None:
+        """``model_for(source, target)`` builds the model of one session; ``on_metrics``
+        hears every session's ``metrics_collected`` (usage per reply)."""
+        self._model_for, self._on_metrics = model_for, on_metrics
 
     def unsupported(self, source: str, target: str) -> str | None:
         return None  # multilingual models: the provider reports what it cannot do
 
     async def session(self, source: str, target: str) -> llm.RealtimeSession[Any]:
         session = self._model_for(source, target).session()
+        if self._on_metrics is not None:
+            session.on("metrics_collected", self._on_metrics)
         await session.update_instructions(
             REALTIME_INSTRUCTIONS.format(source=source, target=target)
         )
