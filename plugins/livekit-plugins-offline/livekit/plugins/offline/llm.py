@@ -22,6 +22,7 @@ from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, llm, 
 from livekit.agents.llm import ChatContext, Tool, ToolChoice
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
+from .deadline import within
 from .log import logger
 from .models import ModelError, check_file, gguf_path, load_once
 
@@ -195,7 +196,10 @@ class LLMStream(llm.LLMStream):
         stop = threading.Event()
         messages = chat_messages(self._chat_ctx)
 
+        first = asyncio.Event()
+
         def deliver(chunk: llm.ChatChunk) -> None:
+            first.set()
             with contextlib.suppress(utils.aio.ChanClosed):  # the turn ended meanwhile
                 self._event_ch.send_nowait(chunk)
 
@@ -235,8 +239,16 @@ class LLMStream(llm.LLMStream):
                 )
                 emit(llm.ChatChunk(id=request_id, usage=usage))
 
+        work = loop.run_in_executor(self._offline._executor, generate)
         try:
-            await loop.run_in_executor(self._offline._executor, generate)
+            # A long answer may take longer than the timeout; no first token in it may not.
+            started: asyncio.Future[Any] = asyncio.ensure_future(first.wait())
+            either = asyncio.wait([work, started], return_when="FIRST_COMPLETED")
+            try:
+                await within(either, self._conn_options.timeout, "language model")
+            finally:
+                started.cancel()
+            await work
         finally:
             # Interrupted turns stop sampling at the next token instead of running on.
             stop.set()

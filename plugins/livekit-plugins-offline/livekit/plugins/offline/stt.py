@@ -40,6 +40,7 @@ from livekit.agents.language import LanguageCode
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from .audio import WHISPER_RATE, to_whisper_input
+from .deadline import within
 from .log import logger
 from .models import ModelError, load_once, whisper_dir
 
@@ -196,7 +197,9 @@ class STT(stt.STT[None]):
         language: NotGivenOr[str] = NOT_GIVEN,
         conn_options: APIConnectOptions,
     ) -> stt.SpeechEvent:
-        text = await self.transcribe_async(to_whisper_input(buffer))
+        text = await within(
+            self.transcribe_async(to_whisper_input(buffer)), conn_options.timeout, "Whisper"
+        )
         return _transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, self._opts.language)
 
     def stream(
@@ -345,7 +348,10 @@ class _Segmenter:
         if not speech:
             return
         started = time.perf_counter()
-        text = await self._stt.transcribe_async(to_whisper_input(speech))
+        timeout = self._stream._conn_options.timeout
+        text = await within(
+            self._stt.transcribe_async(to_whisper_input(speech)), timeout, "Whisper"
+        )
         logger.debug("final transcript in %.0f ms", (time.perf_counter() - started) * 1000)
         if text:
             final = _transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, self._language)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, tts
 
+from .deadline import within
 from .models import ModelError, check_file, load_once
 
 if TYPE_CHECKING:  # onnxruntime loads with the first Piper voice, not at import
@@ -110,6 +111,7 @@ class TTS(tts.TTS[None]):
         )
         self._model_name = Path(model).stem if model else f"espeak-ng:{self._espeak}"
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="offline-tts")
+        self._speaking: set[asyncio.subprocess.Process] = set()
 
     @property
     def model(self) -> str:
@@ -126,6 +128,11 @@ class TTS(tts.TTS[None]):
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for proc in list(self._speaking):  # no espeak-ng outlives its TTS
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        self._speaking.clear()
 
 
 class ChunkedStream(tts.ChunkedStream):
@@ -141,10 +148,11 @@ class ChunkedStream(tts.ChunkedStream):
             mime_type="audio/pcm",
         )
         if self._offline._piper is not None:
-            await self._piper(self._offline._piper, output_emitter)
+            speaking = self._piper(self._offline._piper, output_emitter)
         else:
             assert self._offline._espeak is not None
-            await self._espeak(self._offline._espeak, output_emitter)
+            speaking = self._espeak(self._offline._espeak, output_emitter)
+        await within(speaking, self._conn_options.timeout, "voice")
         output_emitter.flush()
 
     async def _piper(self, voice: PiperVoice, output_emitter: tts.AudioEmitter) -> None:
@@ -166,6 +174,7 @@ class ChunkedStream(tts.ChunkedStream):
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdin and proc.stdout
+        self._offline._speaking.add(proc)
         proc.stdin.write(self._input_text.encode())
         proc.stdin.close()
         try:
@@ -182,3 +191,4 @@ class ChunkedStream(tts.ChunkedStream):
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+            self._offline._speaking.discard(proc)
