@@ -17,7 +17,7 @@ from stack.recordings import clip
 from stack.rooms import USER, joined_room, room_with
 from stack.worker import WorkerProcess
 
-from .rooms import MEASUREMENTS
+from .rooms import MEASUREMENTS, session_report
 
 REALTIME = {"mode": "assistant", "pipeline": {"kind": "realtime", "provider": "openai"}}
 
@@ -82,22 +82,15 @@ async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
         )
         await user.leave()
 
-    files = worker.data_dir / "reports"
-    await wait_for(lambda: list(files.glob(f"RM_*-{room}-*.json")), "the report file", timeout=30)
-    report: dict[str, Any] = json.loads(next(files.glob(f"RM_*-{room}-*.json")).read_text())
+    report = await session_report(worker, room)
     assert "RealtimeModelError" in report["errors"], report["errors"]
     assert len(report["turns"]) >= 2  # before the drop, and after it
 
 
-CASCADE = {
-    "mode": "assistant",
-    "pipeline": {
-        "kind": "cascade",
-        "stt": {"provider": "openai"},
-        "llm": {"provider": "openai"},
-        "tts": {"provider": "openai"},
-    },
-}
+def cascade(mode: str, tts: str = "openai") -> dict[str, Any]:
+    """OpenAI's STT and LLM (the fakes, where the faults are) and ``tts``."""
+    stages = {"stt": {"provider": "openai"}, "llm": {"provider": "openai"}}
+    return {"mode": mode, "pipeline": {"kind": "cascade", **stages, "tts": {"provider": tts}}}
 
 
 async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
@@ -110,7 +103,10 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
     fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 2}])
     try:
         async with joined_room(
-            livekit_server, worker.agent_name, dispatch_metadata=CASCADE, prefix="fault-llm"
+            livekit_server,
+            worker.agent_name,
+            dispatch_metadata=cascade("assistant"),
+            prefix="fault-llm",
         ) as user:
             room = user.room.name
             await user.wait_for_agent_state("listening")
@@ -122,21 +118,8 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
         fakes.configure(faults=[])
     MEASUREMENTS.append(f"fault cascade LLM 503 twice: answered, v2v {v2v * 1000:.0f} ms")
     assert len([e for e in fakes.received() if e["kind"] == "fault"]) == 2
-    files = worker.data_dir / "reports"
-    await wait_for(lambda: list(files.glob(f"RM_*-{room}-*.json")), "the report file", timeout=30)
-    report: dict[str, Any] = json.loads(next(files.glob(f"RM_*-{room}-*.json")).read_text())
+    report = await session_report(worker, room)
     assert len(report["errors"]) == 2 and len(report["turns"]) == 1, report
-
-
-MEETING = {
-    "mode": "meeting",
-    "pipeline": {
-        "kind": "cascade",
-        "stt": {"provider": "openai"},
-        "llm": {"provider": "openai"},
-        "tts": {"provider": "offline"},
-    },
-}
 
 
 async def test_a_meeting_speaker_whose_stt_fails_is_heard_again_and_the_room_told(
@@ -147,9 +130,12 @@ async def test_a_meeting_speaker_whose_stt_fails_is_heard_again_and_the_room_tol
     seen: set[str] = set()
     try:
         async with room_with(
-            livekit_server, worker.agent_name, {"alice": {}}, dispatch_metadata=MEETING,
+            livekit_server,
+            worker.agent_name,
+            {"alice": {}},
+            dispatch_metadata=cascade("meeting", "offline"),
             prefix="fault-meeting",
-        ) as people:  # fmt: skip
+        ) as people:
             alice = people["alice"]
             alice.watch(MEETING_TRANSCRIPT)
             await alice.wait_for_agent_state("listening", timeout=60)

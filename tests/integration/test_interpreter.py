@@ -20,7 +20,7 @@ from stack.recordings import clip
 from stack.rooms import room_with
 from stack.worker import WorkerProcess, start_worker
 
-from .rooms import MEASUREMENTS, worker_env
+from .rooms import MEASUREMENTS, session_report, worker_env
 
 FRENCH = {"language": "fr"}
 PEOPLE = {"alice": {"language": "en"}, "bruno": {"language": "es"}, "chloe": FRENCH}
@@ -189,9 +189,7 @@ async def test_realtime_models_interpret_speech_to_speech(
 
     # The room ends: its session report has what the sessions used, and what it cost.
     await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
-    files = worker.data_dir / "reports"
-    await wait_for(lambda: list(files.glob(f"RM_*-{name}-*.json")), "the report file", timeout=30)
-    report = json.loads(next(files.glob(f"RM_*-{name}-*.json")).read_text())
+    report = await session_report(worker, name)
     assert report["mode"] == "interpreter" and report["errors"] == []
     assert report["usage"] and report["cost"]["total_dollars"] > 0, report
 
