@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -133,6 +134,69 @@ async def test_a_flush_makes_the_words_so_far_final_at_once(english_stt: offline
     )
     assert word_error_rate(known_text("conf-onlyperson"), finals[0]) <= 0.3, finals
     assert word_error_rate(known_text("vm-nobodyavail"), finals[1]) <= 0.3, finals
+
+
+class LaggingVAD(vad.VAD):
+    """Silero whose events come ``lag_s`` late, as on a busy CPU."""
+
+    def __init__(self, inner: vad.VAD, lag_s: float) -> None:
+        super().__init__(capabilities=inner.capabilities)
+        self._inner, self._lag_s = inner, lag_s
+
+    def stream(self) -> Any:
+        inner, lag_s = self._inner.stream(), self._lag_s
+
+        class Stream:
+            def __init__(self) -> None:
+                self._out: asyncio.Queue[vad.VADEvent | None] = asyncio.Queue()
+                self._relay = asyncio.create_task(self._run())
+
+            async def _run(self) -> None:
+                async for ev in inner:
+                    asyncio.get_running_loop().call_later(lag_s, self._out.put_nowait, ev)
+                asyncio.get_running_loop().call_later(lag_s, self._out.put_nowait, None)
+
+            def push_frame(self, frame: rtc.AudioFrame) -> None:
+                inner.push_frame(frame)
+
+            def end_input(self) -> None:
+                inner.end_input()
+
+            async def aclose(self) -> None:
+                self._relay.cancel()
+                await inner.aclose()
+
+            def __aiter__(self) -> Any:
+                return self
+
+            async def __anext__(self) -> vad.VADEvent:
+                ev = await self._out.get()
+                if ev is None:
+                    raise StopAsyncIteration
+                return ev
+
+        return Stream()
+
+
+async def test_a_flush_waits_for_a_lagging_vad_to_hear_the_last_words(
+    vad_model: vad.VAD,
+) -> None:
+    """The session flushes 0.1 s after the last word; the VAD is 0.8 s behind. The final
+    holds the whole sentence, not a sentence cut 0.7 s short plus a tail."""
+    recogniser = offline.STT(vad=LaggingVAD(vad_model, 0.8), language="en")
+    speech = _voiced("conf-onlyperson")
+    rate = speech.sample_rate
+    script: list[rtc.AudioFrame | str] = [
+        *_silence(0.5, rate),
+        *frames_of(speech),
+        *_silence(0.1, rate),
+        "flush",
+        *_silence(1.5, rate),
+        "end",
+    ]
+    finals = [t for t in _finals(await _events(recogniser.stream(), script)) if t]
+    assert len(finals) == 1, finals
+    assert word_error_rate(known_text("conf-onlyperson"), finals[0]) <= 0.3, finals
 
 
 async def test_silence_and_noise_give_no_transcript(english_stt: offline.STT) -> None:

@@ -222,8 +222,14 @@ def _transcript(kind: stt.SpeechEventType, text: str, language: str) -> stt.Spee
     )
 
 
+@dataclass(frozen=True)
 class _Flush:
-    """A flush, in the order of the audio around it."""
+    at_s: float
+    """How much audio the stream had been given when it was flushed."""
+
+
+_VAD_WINDOW_S = 0.032
+"""Silero judges 512-sample windows: its events trail the audio by up to one."""
 
 
 class SpeechStream(stt.RecognizeStream):
@@ -238,13 +244,15 @@ class SpeechStream(stt.RecognizeStream):
         events = utils.aio.Chan[vad.VADEvent | _Flush]()
 
         async def forward() -> None:
+            pushed_s = 0.0
             async for item in self._input_ch:
                 if isinstance(item, self._FlushSentinel):
                     if self._input_ch.closed and self._input_ch.empty():
                         continue  # end_input()'s own flush: the end of input ends the speech
-                    events.send_nowait(_Flush())
+                    events.send_nowait(_Flush(pushed_s))
                 else:
                     vad_stream.push_frame(item)
+                    pushed_s += item.duration
             vad_stream.end_input()
 
         async def relay() -> None:
@@ -274,6 +282,12 @@ class _Segmenter:
         self._spoken_s = 0.0
         self._next_interim = 0.0
         self._interim: asyncio.Task[None] | None = None
+        self._heard_s = 0.0
+        """The audio the VAD has judged so far."""
+        self._flushes: list[float] = []
+        """Flushes waiting for the VAD to judge the audio that came before them (it runs
+        behind its input, more so on a busy CPU: judging the words earlier would cut the
+        last of them off)."""
 
     def _send(self, ev: stt.SpeechEvent) -> None:
         self._stream._event_ch.send_nowait(ev)
@@ -282,13 +296,20 @@ class _Segmenter:
         try:
             async for ev in events:
                 if isinstance(ev, _Flush):
+                    self._flushes.append(ev.at_s)
+                else:
+                    if ev.type == vad.VADEventType.START_OF_SPEECH:
+                        self._start(ev)
+                    elif ev.type == vad.VADEventType.INFERENCE_DONE and self._speaking:
+                        self._more(ev)
+                    elif ev.type == vad.VADEventType.END_OF_SPEECH:
+                        await self._end(ev)
+                    self._heard_s = max(self._heard_s, ev.timestamp)
+                while self._flushes and self._flushes[0] <= self._heard_s + _VAD_WINDOW_S:
+                    self._flushes.pop(0)
                     await self._flush()
-                elif ev.type == vad.VADEventType.START_OF_SPEECH:
-                    self._start(ev)
-                elif ev.type == vad.VADEventType.INFERENCE_DONE and self._speaking:
-                    self._more(ev)
-                elif ev.type == vad.VADEventType.END_OF_SPEECH:
-                    await self._end(ev)
+            for _ in self._flushes:  # the input ended before the VAD caught up
+                await self._flush()
             if self._speaking:  # the input ended mid-speech: its words still count
                 self._speaking = False
                 self._send(stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH))
