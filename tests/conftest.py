@@ -5,7 +5,7 @@ livekit-server, the fake providers and the worker once per session, through ``st
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("measured")
         for line in MEASUREMENTS:
             terminalreporter.write_line(line)
+
+
+_WORKER_LOG_AT = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the worker shows what the worker logged meanwhile: CI keeps
+    only the test output, and the worker's side of a failure is in its log."""
+    report: pytest.TestReport = yield
+    worker = getattr(item, "funcargs", {}).get("worker")
+    if isinstance(worker, WorkerProcess):
+        if call.when == "setup":
+            item.stash[_WORKER_LOG_AT] = worker.log_size()
+        elif call.when == "call" and report.failed:
+            text = worker.log_since(item.stash.get(_WORKER_LOG_AT, 0))
+            report.sections.append(("worker log during the test", text))
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -64,6 +64,27 @@ class WorkerProcess:
     def stop(self) -> None:
         self.process.stop(timeout=30.0)
 
+    def log_size(self) -> int:
+        return self.process.log_path.stat().st_size
+
+    def log_since(self, offset: int, last: int = 80) -> str:
+        """The log written after byte ``offset``, one short line per record (time, pid,
+        level, message): the last ``last`` of them, to read beside a failed test."""
+        with self.process.log_path.open("rb") as log:
+            log.seek(offset)
+            raw = log.read().decode(errors="replace").splitlines()
+        lines = []
+        for line in raw:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                lines.append(line[:200])
+                continue
+            stamp = str(record.get("timestamp", ""))[11:23]
+            fields = (stamp, record.get("pid"), record.get("level"), record.get("message"))
+            lines.append(" ".join(str(f) for f in fields)[:240])
+        return "\n".join(lines[-last:])
+
     def job_pid(self, room: str) -> int:
         """The job process serving ``room``: its JSON log lines name the room (by its
         pseudonym: logs never carry room names) and the pid."""
