@@ -13,7 +13,15 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from .config.errors import ErrorCode, ParleyError
-from .config.models import CascadePipeline, CloudProvider, Provider, RealtimePipeline
+from .config.models import (
+    CascadePipeline,
+    CloudProvider,
+    LLMChoice,
+    RealtimePipeline,
+    STTChoice,
+    TTSChoice,
+    in_order,
+)
 from .settings import env_value
 
 logger = logging.getLogger("parley")
@@ -80,19 +88,23 @@ class Use:
     endpoint: Endpoint
 
 
-def uses(pipeline: RealtimePipeline | CascadePipeline) -> list[Use]:
-    """The remote endpoints a pipeline needs; ``offline`` stages need none."""
+def uses(pipeline: RealtimePipeline | CascadePipeline, *, probed: bool = False) -> list[Use]:
+    """The remote endpoints a pipeline needs, fallbacks' too; ``offline`` stages need none.
+    ``probed``: only those worth a reachability check before the room starts, so not a
+    stage with fallbacks (an unreachable provider there is what they are for)."""
     if isinstance(pipeline, RealtimePipeline):
         return [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]
-    stages: list[tuple[Stage, Provider]] = [
-        ("stt", pipeline.stt.provider),
-        ("llm", pipeline.llm.provider),
-        ("tts", pipeline.tts.provider),
+    chains: list[tuple[Stage, list[tuple[STTChoice | LLMChoice | TTSChoice, str]]]] = [
+        ("stt", list(in_order(pipeline.stt, pipeline.stt.fallback, "pipeline.stt"))),
+        ("llm", list(in_order(pipeline.llm, pipeline.llm.fallback, "pipeline.llm"))),
+        ("tts", list(in_order(pipeline.tts, pipeline.tts.fallback, "pipeline.tts"))),
     ]
     return [
-        Use(f"pipeline.{stage}.provider", _ENDPOINTS[(p, stage)])
-        for stage, p in stages
-        if p != "offline"
+        Use(f"{at}.provider", _ENDPOINTS[(c.provider, stage)])
+        for stage, chain in chains
+        if not (probed and len(chain) > 1)
+        for c, at in chain
+        if c.provider != "offline"
     ]
 
 
@@ -112,7 +124,7 @@ async def ensure_reachable(
     pipeline: RealtimePipeline | CascadePipeline, timeout: float = 3.0
 ) -> None:
     """TCP-connects to each distinct endpoint at once; the first failure is the room's error."""
-    distinct = {use.endpoint.host_port(): use for use in uses(pipeline)}
+    distinct = {use.endpoint.host_port(): use for use in uses(pipeline, probed=True)}
     await asyncio.gather(*(_probe(use, addr, timeout) for addr, use in distinct.items()))
 
 

@@ -6,7 +6,8 @@ Models forbid unknown keys so a typo is an error that names the field, not a sil
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from livekit.plugins import intake
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
@@ -78,7 +79,17 @@ def _model(stage: str, offline: str) -> Any:
     )
 
 
-class STTStage(_Strict):
+def _fallback(stage: str, example: str) -> Any:
+    return Field(
+        default_factory=list,
+        max_length=2,
+        description=f"{stage} stages tried in order when this one fails after its retries "
+        f"(an outage, a stall): e.g. `[{example}]`. The room keeps talking on the first that "
+        "works, and goes back to this one once it recovers.",
+    )
+
+
+class STTChoice(_Strict):
     provider: Provider = _provider("Speech-to-text")
     model: ModelName | None = _model(
         "STT",
@@ -87,7 +98,11 @@ class STTStage(_Strict):
     )
 
 
-class LLMStage(_Strict):
+class STTStage(STTChoice):
+    fallback: list[STTChoice] = _fallback("Speech-to-text", '{"provider": "offline"}')
+
+
+class LLMChoice(_Strict):
     provider: Provider = _provider("Language-model")
     model: ModelName | None = _model(
         "LLM", "a GGUF chat model in `PARLEY_MODELS_DIR` (default: packaged SmolLM2-135M-Instruct)"
@@ -95,7 +110,11 @@ class LLMStage(_Strict):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Sampling.")
 
 
-class TTSStage(_Strict):
+class LLMStage(LLMChoice):
+    fallback: list[LLMChoice] = _fallback("Language-model", '{"provider": "google"}')
+
+
+class TTSChoice(_Strict):
     provider: Provider = _provider("Text-to-speech")
     model: ModelName | None = _model(
         "TTS", "a Piper `.onnx` voice in `PARLEY_MODELS_DIR` (default: espeak-ng)"
@@ -112,6 +131,19 @@ class TTSStage(_Strict):
         description="Speaking pace, 1.0 the voice's own; unset: 1.0, or "
         "1.2 in interpreter mode (interpreters speak faster to keep up).",
     )
+
+
+class TTSStage(TTSChoice):
+    fallback: list[TTSChoice] = _fallback("Text-to-speech", '{"provider": "offline"}')
+
+
+Choice = TypeVar("Choice", STTChoice, LLMChoice, TTSChoice)
+
+
+def in_order(stage: Choice, fallback: Sequence[Choice], at: str) -> list[tuple[Choice, str]]:
+    """A stage and its fallbacks, in the order they are tried, each with its place in the
+    config (``pipeline.stt``, ``pipeline.stt.fallback.0``) for the errors it raises."""
+    return [(stage, at)] + [(c, f"{at}.fallback.{i}") for i, c in enumerate(fallback)]
 
 
 class CascadePipeline(_Strict):

@@ -3,7 +3,10 @@ built, watched for failures, and recorded in the session report."""
 
 from __future__ import annotations
 
-from livekit.agents import Agent, AgentSession, room_io
+from collections.abc import Callable
+from typing import Any
+
+from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
@@ -70,6 +73,23 @@ def watch(room: RoomContext, session: AgentSession[None]) -> None:
     session.on("error", on_error)
     session.on("close", on_close)
     session.on("agent_state_changed", on_state)
+    if isinstance(session.stt, stt.FallbackAdapter):
+        session.stt.on("stt_availability_changed", _availability(room, "stt"))
+    if isinstance(session.llm, llm.FallbackAdapter):
+        session.llm.on("llm_availability_changed", _availability(room, "llm"))
+    if isinstance(session.tts, tts.FallbackAdapter):
+        session.tts.on("tts_availability_changed", _availability(room, "tts"))
+
+
+def _availability(room: RoomContext, part: str) -> Callable[[Any], None]:
+    """A stage's provider that its fallback adapter takes out of (or back into) service:
+    the room is told while the stage runs on a fallback."""
+
+    def changed(ev: Any) -> None:
+        who = f"pipeline.{part}: {getattr(ev, part).label}"
+        room.status.told(part, who, None if ev.available else "unavailable, a fallback serves")
+
+    return changed
 
 
 async def start(

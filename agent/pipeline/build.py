@@ -16,12 +16,16 @@ from livekit.plugins import google, openai
 
 from ..config.models import (
     CascadePipeline,
+    LLMChoice,
     LLMStage,
     RealtimePipeline,
     RoomConfig,
+    STTChoice,
     STTStage,
+    TTSChoice,
     TTSStage,
     TurnTaking,
+    in_order,
 )
 from . import offline
 from .adaptive_vad import room_vad
@@ -44,34 +48,56 @@ def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel
 
 
 def stt_stage(
-    s: STTStage, language: str, *, interim_interval: float = 1.0, gate: bool = False
+    s: STTStage,
+    language: str,
+    *,
+    interim_interval: float = 1.0,
+    gate: bool = False,
+    at: str = "pipeline.stt",
 ) -> stt.STT[Any]:
     """``interim_interval``: how often the offline STT re-transcribes ongoing speech;
-    ``gate``: it hears speech through the room's level gate, as the session's VAD does."""
-    if s.provider == "offline":
-        return offline.stt(s, language, interim_interval, gate)
-    if s.provider == "openai":
-        return openai.STT(**present(model=s.model), language=language)
-    return google.STT(**present(model=s.model), languages=language)
+    ``gate``: it hears speech through the room's level gate, as the session's VAD does.
+    With fallbacks: livekit-agents' ``FallbackAdapter`` over them all (a non-streaming one
+    hears through a VAD)."""
+
+    def one(c: STTChoice, where: str) -> stt.STT[Any]:
+        if c.provider == "offline":
+            return offline.stt(c, language, interim_interval, gate, at=where)
+        if c.provider == "openai":
+            return openai.STT(**present(model=c.model), language=language)
+        return google.STT(**present(model=c.model), languages=language)
+
+    built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
+    if len(built) == 1:
+        return built[0]
+    return stt.FallbackAdapter(built, vad=offline.segmenter_vad())
 
 
-def llm_stage(s: LLMStage) -> llm.LLM[Any]:
-    if s.provider == "offline":
-        return offline.llm(s)
-    if s.provider == "openai":
-        return openai.LLM(**present(model=s.model, temperature=s.temperature))
-    return google.LLM(**present(model=s.model, temperature=s.temperature))
+def llm_stage(s: LLMStage, at: str = "pipeline.llm") -> llm.LLM[Any]:
+    def one(c: LLMChoice, where: str) -> llm.LLM[Any]:
+        if c.provider == "offline":
+            return offline.llm(c, where)
+        if c.provider == "openai":
+            return openai.LLM(**present(model=c.model, temperature=c.temperature))
+        return google.LLM(**present(model=c.model, temperature=c.temperature))
+
+    built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
+    return built[0] if len(built) == 1 else llm.FallbackAdapter(built)
 
 
-def tts_stage(s: TTSStage, language: str) -> tts.TTS[Any]:
-    if s.provider == "offline":
-        return offline.tts(s, language)
-    if s.provider == "openai":
-        return openai.TTS(**present(model=s.model, voice=s.voice, speed=s.speed))
-    return google.TTS(
-        **present(model_name=s.model, voice_name=s.voice, speaking_rate=s.speed),
-        language=language,
-    )
+def tts_stage(s: TTSStage, language: str, at: str = "pipeline.tts") -> tts.TTS[Any]:
+    def one(c: TTSChoice, where: str) -> tts.TTS[Any]:
+        if c.provider == "offline":
+            return offline.tts(c, language, where)
+        if c.provider == "openai":
+            return openai.TTS(**present(model=c.model, voice=c.voice, speed=c.speed))
+        return google.TTS(
+            **present(model_name=c.model, voice_name=c.voice, speaking_rate=c.speed),
+            language=language,
+        )
+
+    built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
+    return built[0] if len(built) == 1 else tts.FallbackAdapter(built)
 
 
 @dataclass(frozen=True)

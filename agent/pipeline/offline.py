@@ -19,7 +19,14 @@ from livekit.agents import vad
 from livekit.plugins import offline, silero
 
 from ..config.errors import ErrorCode, ParleyError
-from ..config.models import CascadePipeline, LLMStage, RoomConfig, STTStage, TTSStage
+from ..config.models import (
+    CascadePipeline,
+    LLMChoice,
+    RoomConfig,
+    STTChoice,
+    TTSChoice,
+    in_order,
+)
 from ..settings import WorkerSettings
 from .adaptive_vad import room_vad
 from .options import present
@@ -29,12 +36,13 @@ logger = logging.getLogger("parley")
 T = TypeVar("T")
 
 
-def _model_error_field(stage: str, model: str | None, voice: str | None = None) -> str:
-    # A default model only fails for the language (or a broken install); a configured one
-    # fails for its own path.
+def _model_error_field(at: str, model: str | None, voice: str | None = None) -> str:
+    """``at``: where the stage is in the config (``pipeline.stt``, a fallback's
+    ``pipeline.stt.fallback.0``). A default model only fails for the language (or a broken
+    install); a configured one fails for its own path."""
     if voice:
-        return f"pipeline.{stage}.voice"
-    return f"pipeline.{stage}.model" if model else "language"
+        return f"{at}.voice"
+    return f"{at}.model" if model else "language"
 
 
 def _checked(field: str, build: Callable[[], T]) -> T:
@@ -68,12 +76,16 @@ def segmenter_vad() -> vad.VAD:
 
 
 def stt(
-    s: STTStage, language: str, interim_interval: float = 1.0, gate: bool = False
+    s: STTChoice,
+    language: str,
+    interim_interval: float = 1.0,
+    gate: bool = False,
+    at: str = "pipeline.stt",
 ) -> offline.STT:
     """``gate``: segment with the level gate (``adaptive_vad``) too, or over a TV the
     segment, and its final transcript, would never end."""
     return _checked(
-        _model_error_field("stt", s.model),
+        _model_error_field(at, s.model),
         lambda: offline.STT(
             vad=room_vad(segmenter_vad(), gate, None),
             model=model_path(s.model),
@@ -83,16 +95,16 @@ def stt(
     )
 
 
-def llm(s: LLMStage) -> offline.LLM:
+def llm(s: LLMChoice, at: str = "pipeline.llm") -> offline.LLM:
     return _checked(
-        _model_error_field("llm", s.model),
+        _model_error_field(at, s.model),
         lambda: offline.LLM(model=model_path(s.model), **present(temperature=s.temperature)),
     )
 
 
-def tts(s: TTSStage, language: str) -> offline.TTS:
+def tts(s: TTSChoice, language: str, at: str = "pipeline.tts") -> offline.TTS:
     return _checked(
-        _model_error_field("tts", s.model, s.voice),
+        _model_error_field(at, s.model, s.voice),
         lambda: offline.TTS(
             model=model_path(s.model), voice=s.voice, language=language, **present(speed=s.speed)
         ),
@@ -104,10 +116,19 @@ def preload(config: RoomConfig) -> None:
     p = config.pipeline
     if not isinstance(p, CascadePipeline):
         return
-    if p.stt.provider == "offline":
-        stt(p.stt, config.language)
+    stts = [(c, at) for c, at in in_order(p.stt, p.stt.fallback, "pipeline.stt") if here(c)]
+    for heard, at in stts:
+        stt(heard, config.language, at=at)
+    if stts:
         local_inference.init_eot()
-    if p.llm.provider == "offline":
-        llm(p.llm)
-    if p.tts.provider == "offline":
-        tts(p.tts, config.language)
+    for model, at in in_order(p.llm, p.llm.fallback, "pipeline.llm"):
+        if here(model):
+            llm(model, at)
+    for voice, at in in_order(p.tts, p.tts.fallback, "pipeline.tts"):
+        if here(voice):
+            tts(voice, config.language, at)
+
+
+def here(c: STTChoice | LLMChoice | TTSChoice) -> bool:
+    """Runs on the worker's CPU."""
+    return c.provider == "offline"

@@ -2,17 +2,28 @@
 
 Each usage entry belongs to one pipeline stage: a session has one LLM (a realtime model or
 the cascade's LLM), one STT and one TTS, so the stage, not the provider string a plugin
-reports (OpenAI's is the base URL's host), picks the price.
+reports (OpenAI's is the base URL's host), picks the price. A stage with fallbacks has
+several providers: the plugin's string then tells which of them served.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from livekit.agents.metrics.usage import LLMModelUsage, ModelUsage, STTModelUsage, TTSModelUsage
 from pydantic import BaseModel
 
-from ..config.models import CascadePipeline, ProviderPrices, RoomConfig, TokenPrices
+from ..config.models import (
+    CascadePipeline,
+    LLMChoice,
+    Provider,
+    ProviderPrices,
+    RoomConfig,
+    STTChoice,
+    TokenPrices,
+    TTSChoice,
+)
 
 M = 1_000_000
 
@@ -56,20 +67,24 @@ def session_cost(usage: list[ModelUsage], config: RoomConfig, duration_s: float)
     lines: list[CostLine] = []
     for u in usage:
         if isinstance(u, LLMModelUsage):
-            provider = p.llm.provider if isinstance(p, CascadePipeline) else p.provider
+            provider = (
+                _served_by(u.provider, [p.llm, *p.llm.fallback])
+                if isinstance(p, CascadePipeline)
+                else p.provider
+            )
             prices = _prices(config, provider)
             stage: Literal["realtime", "llm", "stt", "tts"] = "llm" if cascade else "realtime"
             table = prices.llm if cascade else prices.realtime
             quantity, dollars = _tokens(u, table, realtime=not cascade)
         elif isinstance(u, STTModelUsage) and isinstance(p, CascadePipeline):
-            stage, provider = "stt", p.stt.provider
+            stage, provider = "stt", _served_by(u.provider, [p.stt, *p.stt.fallback])
             minutes = u.audio_duration / 60
             quantity, dollars = (
                 {"minutes": minutes},
                 minutes * _prices(config, provider).stt_per_minute,
             )
         elif isinstance(u, TTSModelUsage) and isinstance(p, CascadePipeline):
-            stage, provider = "tts", p.tts.provider
+            stage, provider = "tts", _served_by(u.provider, [p.tts, *p.tts.fallback])
             prices = _prices(config, provider)
             minutes = u.audio_duration / 60
             quantity = {"minutes": minutes, "characters": float(u.characters_count)}
@@ -90,6 +105,20 @@ def session_cost(usage: list[ModelUsage], config: RoomConfig, duration_s: float)
         total_dollars=total,
         per_minute_dollars=total / (duration_s / 60) if duration_s > 0 else None,
     )
+
+
+def _served_by(label: str, chain: Sequence[STTChoice | LLMChoice | TTSChoice]) -> Provider:
+    """Which of a stage's providers a usage entry came from, by the plugin's own label
+    (``offline``, OpenAI's host, ``Vertex AI`` or ``Google Cloud Platform``)."""
+    providers = [c.provider for c in chain]
+    if len(set(providers)) == 1:
+        return providers[0]
+    if label == "offline" and "offline" in providers:
+        return "offline"
+    google = any(word in label.lower() for word in ("google", "vertex", "gemini"))
+    if "google" in providers and (google or "openai" not in providers):
+        return "google"
+    return "openai" if "openai" in providers else providers[0]
 
 
 def _prices(config: RoomConfig, provider: str) -> ProviderPrices:

@@ -122,6 +122,42 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
     assert len(report["errors"]) == 2 and len(report["turns"]) == 1, report
 
 
+async def test_a_cascade_llm_that_stays_down_hands_over_to_its_fallback(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    worker: WorkerProcess,
+    recording: Path,
+) -> None:
+    """OpenAI's LLM answers 503 to every request; the room config names the offline model
+    as the LLM's fallback, and the user is answered by it, billed at nothing."""
+    config = cascade("assistant")
+    config["pipeline"]["llm"]["fallback"] = [{"provider": "offline"}]
+    fakes.reset()
+    fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 1000}])
+    try:
+        async with joined_room(
+            livekit_server, worker.agent_name, dispatch_metadata=config, prefix="fault-fallback"
+        ) as user:
+            room = user.room.name
+            await user.wait_for_agent_state("listening")
+            await user.speak(recording)
+            v2v = await user.wait_for_agent_sound(timeout=30)
+            await user.wait_for_agent_quiet(after=user.speech_end or 0.0)
+            told = status_parts(user)  # while the fallback serves
+            await user.leave()
+    finally:
+        fakes.configure(faults=[])
+    assert told == {"llm"}, told
+    MEASUREMENTS.append(
+        f"fault cascade LLM down, offline fallback: answered, v2v {v2v * 1000:.0f} ms"
+    )
+    assert [e for e in fakes.received() if e["kind"] == "fault"]  # OpenAI was asked first
+    report = await session_report(worker, room)
+    llm_lines = [line for line in report["cost"]["lines"] if line["stage"] == "llm"]
+    assert {line["provider"] for line in llm_lines} == {"offline"}, report["cost"]
+    assert len(report["turns"]) == 1, report
+
+
 async def test_a_meeting_speaker_whose_stt_fails_is_heard_again_and_the_room_told(
     livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
 ) -> None:

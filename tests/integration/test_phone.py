@@ -12,13 +12,15 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from livekit.plugins import offline, silero
 
 from agent import protocol
+from fakes.audio import rms_dbfs
 from stack.intake import OFFLINE, cut_to, records
 from stack.livekit_server import LiveKitServer
-from stack.participant import wait_for
+from stack.participant import SILENCE_DBFS, wait_for
 from stack.phone import LINE_RATE, PhoneCaller, PhoneService, dispatch_rule, outbound_trunk
 from stack.recordings import spoken
 from stack.webhook import receiving
@@ -31,7 +33,9 @@ LINE = "+15550100"
 """The clinic's number (the inbound trunk's)."""
 QUIET_S = 1.0
 LEAD_S = 0.3
-"""Line audio kept ahead of the agent's first sound when Whisper checks what it said."""
+"""Line audio kept ahead of each of the agent's utterances when Whisper checks it."""
+GAP_S = 0.35
+"""Quiet that ends an utterance (espeak-ng pauses about this long between sentences)."""
 ITEMS = ("full_name", "birth_date", "pain", "pain_level", "smoking")
 
 
@@ -51,12 +55,34 @@ def ear() -> offline.STT:
 
 
 async def heard(caller: PhoneCaller, ear: offline.STT, after: float) -> str:
-    """What the caller heard since ``after``, as Whisper writes it, from the agent's first
-    sound on: seconds of line silence ahead of speech make Whisper judge it no speech."""
-    began = caller.agent_sound_after(after)
-    audio = caller.agent_audio_after(max(after, began - LEAD_S) if began is not None else after)
-    result = await ear.recognize(pcm_frame(audio, LINE_RATE))
-    return result.alternatives[0].text.lower()
+    """What the caller heard since ``after``, as Whisper writes it: each of the agent's
+    utterances on its own, since Whisper may call a long passage with pauses, seconds of line
+    silence ahead of it, no speech at all."""
+    texts = []
+    for audio in utterances(caller, after):
+        result = await ear.recognize(pcm_frame(audio, LINE_RATE))
+        texts.append(result.alternatives[0].text.lower().strip())
+    return " ".join(t for t in texts if t)
+
+
+def utterances(caller: PhoneCaller, after: float) -> list[np.ndarray]:
+    """The agent's audio since ``after`` cut at each quiet stretch of ``GAP_S``, each piece
+    from ``LEAD_S`` before its first sound."""
+    pieces: list[list[np.ndarray]] = []
+    quiet: list[tuple[float, np.ndarray]] = []  # since the last sound
+    for at, samples in caller.agent_frames:
+        if at <= after:
+            continue
+        if rms_dbfs(samples) <= SILENCE_DBFS:
+            quiet.append((at, samples))
+            continue
+        if not pieces or at - (quiet[0][0] if quiet else at) > GAP_S:
+            pieces.append([s for t, s in quiet if at - t <= LEAD_S])
+        else:
+            pieces[-1].extend(s for _, s in quiet)
+        pieces[-1].append(samples)
+        quiet = []
+    return [np.concatenate(piece) for piece in pieces]
 
 
 async def next_question(caller: PhoneCaller, after: float, quiet_s: float = QUIET_S) -> float:

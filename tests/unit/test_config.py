@@ -106,6 +106,21 @@ def test_a_changed_pipeline_kind_replaces_the_lower_pipeline() -> None:
             ErrorCode.INVALID_VALUE,
             "meeting.webhook_url",
         ),
+        (
+            '{"pipeline": {"kind": "cascade", "stt": {"fallback": [{"provider": "azure"}]}}}',
+            ErrorCode.UNKNOWN_PROVIDER,
+            "pipeline.stt.fallback.0.provider",
+        ),
+        (  # a fallback has no fallbacks of its own: the stage lists them all
+            '{"pipeline": {"kind": "cascade", "llm": {"fallback": [{"fallback": []}]}}}',
+            ErrorCode.UNKNOWN_FIELD,
+            "pipeline.llm.fallback.0.fallback",
+        ),
+        (
+            '{"pipeline": {"kind": "cascade", "tts": {"fallback": [{}, {}, {}]}}}',
+            ErrorCode.INVALID_VALUE,
+            "pipeline.tts.fallback",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_the_fix(text: str, code: ErrorCode, field: str) -> None:

@@ -69,6 +69,25 @@ def test_cascade_stages_per_minute_and_token_and_offline_is_free() -> None:
     assert session_cost(usage, config(offline), duration_s=60).total_dollars == 0
 
 
+def test_a_fallback_that_served_is_priced_as_its_own_provider() -> None:
+    """An LLM stage on OpenAI with an offline fallback: what the offline model answered is
+    free, what OpenAI answered is billed; each line names who served."""
+    usage: list[ModelUsage] = [
+        LLMModelUsage(provider="api.openai.com", model="gpt-4.1", input_tokens=1000),
+        LLMModelUsage(provider="offline", model="SmolLM2-135M-Instruct", input_tokens=1000),
+        LLMModelUsage(provider="Vertex AI", model="gemini-2.5-flash", input_tokens=1000),
+    ]
+    cascade = (
+        '{"pipeline":{"kind":"cascade","llm":{"provider":"openai",'
+        '"fallback":[{"provider":"offline"},{"provider":"google"}]}}}'
+    )
+    lines = session_cost(usage, config(cascade), duration_s=60).lines
+    assert [line.provider for line in lines] == ["openai", "offline", "google"]
+    assert lines[0].dollars == pytest.approx(1000 * 2 / 1e6)
+    assert lines[1].dollars == 0
+    assert lines[2].dollars > 0
+
+
 def test_a_room_overrides_one_price_and_keeps_the_rest() -> None:
     c = config('{"prices":{"openai":{"realtime":{"audio_out":80}}}}')
     assert c.prices.openai.realtime.audio_out == 80

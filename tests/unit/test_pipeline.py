@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from livekit.agents import vad
+from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import google, openai, silero
 
 from agent.config import ErrorCode, ParleyError, RoomConfig, resolve
@@ -20,7 +20,7 @@ from agent.config.models import (
     TurnTaking,
 )
 from agent.pipeline.build import build_session, turn_handling
-from agent.preflight import ensure_reachable, require_credentials
+from agent.preflight import ensure_reachable, require_credentials, uses
 from stack.process import free_port
 
 
@@ -70,6 +70,60 @@ async def test_google_llm_in_a_cascade(vad_model: vad.VAD) -> None:
     session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, google.LLM)
     await session.llm.aclose()
+
+
+async def test_a_stage_with_fallbacks_is_livekit_agents_fallback_adapter(
+    vad_model: vad.VAD,
+) -> None:
+    """Each stage and its fallbacks, in order; a stage without them is the plugin itself."""
+    pipeline = CascadePipeline.model_validate(
+        {
+            "kind": "cascade",
+            "stt": {"fallback": [{"model": "whisper-1"}]},
+            "llm": {"model": "gpt-4.1-mini", "fallback": [{"provider": "google"}]},
+            "tts": {"voice": "nova", "fallback": [{"provider": "google"}]},
+        }
+    )
+    session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
+    assert isinstance(session.stt, stt.FallbackAdapter)
+    # Non-streaming, so each hears through a VAD (livekit-agents' StreamAdapter).
+    assert [s.model for s in session.stt._stt_instances] == [
+        "gpt-4o-mini-transcribe",
+        "whisper-1",
+    ]
+    assert isinstance(session.llm, llm.FallbackAdapter)
+    assert [type(m) for m in session.llm._llm_instances] == [openai.LLM, google.LLM]
+    assert session.llm.model == "gpt-4.1-mini"  # what serves while the first is up
+    assert isinstance(session.tts, tts.FallbackAdapter)
+    assert [type(t) for t in session.tts._tts_instances] == [openai.TTS, google.TTS]
+    for model in session.llm._llm_instances:
+        await model.aclose()  # their prewarm connections
+    await session.llm.aclose()
+
+
+def test_fallbacks_need_their_keys_and_are_not_probed_before_the_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fallback's provider needs its key like the stage's own; only a stage without
+    fallbacks is probed before the room starts (an unreachable provider is what they are
+    for)."""
+    pipeline = CascadePipeline.model_validate(
+        {
+            "kind": "cascade",
+            "stt": {"provider": "offline"},
+            "llm": {"fallback": [{"provider": "offline"}, {"provider": "google"}]},
+            "tts": {"provider": "offline"},
+        }
+    )
+    assert [u.field for u in uses(pipeline)] == [
+        "pipeline.llm.provider",
+        "pipeline.llm.fallback.1.provider",
+    ]
+    assert uses(pipeline, probed=True) == []
+    monkeypatch.setenv("GOOGLE_API_KEY", "")
+    with pytest.raises(ParleyError) as caught:
+        require_credentials(pipeline)
+    assert caught.value.report.field == "pipeline.llm.fallback.1.provider"
 
 
 def test_turn_handling_passes_only_what_the_room_set() -> None:
