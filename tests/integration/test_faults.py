@@ -93,29 +93,45 @@ def cascade(mode: str, tts: str = "openai") -> dict[str, Any]:
     return {"mode": mode, "pipeline": {"kind": "cascade", **stages, "tts": {"provider": tts}}}
 
 
-async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
-    livekit_server: LiveKitServer,
+async def one_turn_under(
+    server: LiveKitServer,
     fakes: FakeProviders,
     worker: WorkerProcess,
     recording: Path,
-) -> None:
+    config: dict[str, Any],
+    fault: dict[str, Any],
+    prefix: str,
+) -> tuple[str, float, set[str]]:
+    """One spoken turn in a room of ``config`` while ``fault`` is set: the room's name, the
+    voice-to-voice delay of the answer, and what ``parley.status`` said once it ended."""
     fakes.reset()
-    fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 2}])
+    fakes.configure(faults=[fault])
     try:
         async with joined_room(
-            livekit_server,
-            worker.agent_name,
-            dispatch_metadata=cascade("assistant"),
-            prefix="fault-llm",
+            server, worker.agent_name, dispatch_metadata=config, prefix=prefix
         ) as user:
             room = user.room.name
             await user.wait_for_agent_state("listening")
             await user.speak(recording)
             v2v = await user.wait_for_agent_sound(timeout=30)
             await user.wait_for_agent_quiet(after=user.speech_end or 0.0)
+            told = status_parts(user)
             await user.leave()
+            return room, v2v, told
     finally:
         fakes.configure(faults=[])
+
+
+async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    worker: WorkerProcess,
+    recording: Path,
+) -> None:
+    llm_503 = {"stage": "llm", "kind": "http", "status": 503, "times": 2}
+    room, v2v, _ = await one_turn_under(
+        livekit_server, fakes, worker, recording, cascade("assistant"), llm_503, "fault-llm"
+    )
     MEASUREMENTS.append(f"fault cascade LLM 503 twice: answered, v2v {v2v * 1000:.0f} ms")
     assert len([e for e in fakes.received() if e["kind"] == "fault"]) == 2
     report = await session_report(worker, room)
@@ -132,21 +148,10 @@ async def test_a_cascade_llm_that_stays_down_hands_over_to_its_fallback(
     as the LLM's fallback, and the user is answered by it, billed at nothing."""
     config = cascade("assistant")
     config["pipeline"]["llm"]["fallback"] = [{"provider": "offline"}]
-    fakes.reset()
-    fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 1000}])
-    try:
-        async with joined_room(
-            livekit_server, worker.agent_name, dispatch_metadata=config, prefix="fault-fallback"
-        ) as user:
-            room = user.room.name
-            await user.wait_for_agent_state("listening")
-            await user.speak(recording)
-            v2v = await user.wait_for_agent_sound(timeout=30)
-            await user.wait_for_agent_quiet(after=user.speech_end or 0.0)
-            told = status_parts(user)  # while the fallback serves
-            await user.leave()
-    finally:
-        fakes.configure(faults=[])
+    llm_down = {"stage": "llm", "kind": "http", "status": 503, "times": 1000}
+    room, v2v, told = await one_turn_under(
+        livekit_server, fakes, worker, recording, config, llm_down, "fault-fallback"
+    )
     assert told == {"llm"}, told
     MEASUREMENTS.append(
         f"fault cascade LLM down, offline fallback: answered, v2v {v2v * 1000:.0f} ms"
