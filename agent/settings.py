@@ -60,6 +60,10 @@ class WorkerSettings(BaseModel):
         description="PARLEY_ERROR_GRACE_S: seconds a failed room's "
         "agent stays so clients can read `parley.error`."
     )
+    drain_timeout_s: int = Field(
+        description="PARLEY_DRAIN_TIMEOUT_S: after SIGTERM, seconds the worker waits for its "
+        "rooms to end before it ends them itself (default 1800)."
+    )
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -87,4 +91,5 @@ class WorkerSettings(BaseModel):
                 if h.strip()
             ),
             error_grace_s=float(env_value("PARLEY_ERROR_GRACE_S") or 5.0),
+            drain_timeout_s=int(env_value("PARLEY_DRAIN_TIMEOUT_S") or 1800),
         )

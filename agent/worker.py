@@ -96,6 +96,9 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         prometheus_port=settings.metrics_port,
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="parley-metrics-"),
         shutdown_process_timeout=SHUTDOWN_S,
+        # SIGTERM drains: no new rooms; those in flight go on until they end or this passes,
+        # then each job gets SHUTDOWN_S to finish (an orchestrator's grace must cover both).
+        drain_timeout=settings.drain_timeout_s,
     )
     server.setup_fnc = prewarm
 

@@ -73,8 +73,11 @@ def watch(room: RoomContext, session: AgentSession[None]) -> None:
     session.on("error", on_error)
     session.on("close", on_close)
     session.on("agent_state_changed", on_state)
-    if isinstance(session.stt, stt.FallbackAdapter):
-        session.stt.on("stt_availability_changed", _availability(room, "stt"))
+    stt_stage = (
+        session.stt.wrapped_stt if isinstance(session.stt, stt.StreamAdapter) else session.stt
+    )
+    if isinstance(stt_stage, stt.FallbackAdapter):
+        stt_stage.on("stt_availability_changed", _availability(room, "stt"))
     if isinstance(session.llm, llm.FallbackAdapter):
         session.llm.on("llm_availability_changed", _availability(room, "llm"))
     if isinstance(session.tts, tts.FallbackAdapter):

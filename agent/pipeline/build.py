@@ -58,7 +58,9 @@ def stt_stage(
     """``interim_interval``: how often the offline STT re-transcribes ongoing speech;
     ``gate``: it hears speech through the room's level gate, as the session's VAD does.
     With fallbacks: livekit-agents' ``FallbackAdapter`` over them all (a non-streaming one
-    hears through a VAD)."""
+    hears through a VAD). Behind a non-streaming first choice the adapter serves whole
+    utterances, so the one that fails is heard by the next choice instead of being lost with
+    the stream in flight."""
 
     def one(c: STTChoice, where: str) -> stt.STT[Any]:
         if c.provider == "offline":
@@ -70,7 +72,11 @@ def stt_stage(
     built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
     if len(built) == 1:
         return built[0]
-    return stt.FallbackAdapter(built, vad=offline.segmenter_vad())
+    segmenter = offline.segmenter_vad()
+    adapter = stt.FallbackAdapter(built, vad=segmenter)
+    if built[0].capabilities.streaming:
+        return adapter
+    return stt.StreamAdapter(stt=adapter, vad=segmenter)
 
 
 def llm_stage(s: LLMStage, at: str = "pipeline.llm") -> llm.LLM[Any]:
@@ -97,7 +103,11 @@ def tts_stage(s: TTSStage, language: str, at: str = "pipeline.tts") -> tts.TTS[A
         )
 
     built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
-    return built[0] if len(built) == 1 else tts.FallbackAdapter(built)
+    if len(built) == 1:
+        return built[0]
+    # One quick retry (0.1 s) rides out a blip; livekit-agents' second waits 2 s more while
+    # the user hears nothing, and a fallback is there to answer instead.
+    return tts.FallbackAdapter(built, max_retry_per_tts=1)
 
 
 @dataclass(frozen=True)

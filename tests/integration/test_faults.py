@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.protocol import MEETING_TRANSCRIPT
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
@@ -138,28 +140,30 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
     assert len(report["errors"]) == 2 and len(report["turns"]) == 1, report
 
 
-async def test_a_cascade_llm_that_stays_down_hands_over_to_its_fallback(
+@pytest.mark.parametrize("stage", ["stt", "llm", "tts"])
+async def test_a_cascade_stage_that_stays_down_hands_over_to_its_fallback(
     livekit_server: LiveKitServer,
     fakes: FakeProviders,
     worker: WorkerProcess,
     recording: Path,
+    stage: str,
 ) -> None:
-    """OpenAI's LLM answers 503 to every request; the room config names the offline model
-    as the LLM's fallback, and the user is answered by it, billed at nothing."""
+    """OpenAI's ``stage`` answers 503 to every request; the room config names the offline
+    one as its fallback, and the user is answered through it, billed at nothing."""
     config = cascade("assistant")
-    config["pipeline"]["llm"]["fallback"] = [{"provider": "offline"}]
-    llm_down = {"stage": "llm", "kind": "http", "status": 503, "times": 1000}
+    config["pipeline"][stage]["fallback"] = [{"provider": "offline"}]
+    down = {"stage": stage, "kind": "http", "status": 503, "times": 1000}
     room, v2v, told = await one_turn_under(
-        livekit_server, fakes, worker, recording, config, llm_down, "fault-fallback"
+        livekit_server, fakes, worker, recording, config, down, f"fault-{stage}-fallback"
     )
-    assert told == {"llm"}, told
+    assert told == {stage}, told
     MEASUREMENTS.append(
-        f"fault cascade LLM down, offline fallback: answered, v2v {v2v * 1000:.0f} ms"
+        f"fault cascade {stage.upper()} down, offline fallback: answered, v2v {v2v * 1000:.0f} ms"
     )
     assert [e for e in fakes.received() if e["kind"] == "fault"]  # OpenAI was asked first
     report = await session_report(worker, room)
-    llm_lines = [line for line in report["cost"]["lines"] if line["stage"] == "llm"]
-    assert {line["provider"] for line in llm_lines} == {"offline"}, report["cost"]
+    served = [line for line in report["cost"]["lines"] if line["stage"] == stage]
+    assert {line["provider"] for line in served} == {"offline"}, report["cost"]
     assert len(report["turns"]) == 1, report
 
 

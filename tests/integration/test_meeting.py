@@ -21,15 +21,16 @@ from livekit.plugins import webhook
 from agent.protocol import MEETING_NOTES as NOTES_TOPIC
 from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
 from agent.rooms import delete_room, dispatch
+from agent.worker import SHUTDOWN_S
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, wait_for
 from stack.recordings import clip, known_text, spoken, word_error_rate
 from stack.rooms import room_with
 from stack.webhook import Receiver, receiving
-from stack.worker import WEBHOOK_SECRET, WorkerProcess
+from stack.worker import WEBHOOK_SECRET, WorkerProcess, start_worker
 
-from .rooms import MEASUREMENTS
+from .rooms import MEASUREMENTS, worker_env
 
 PEOPLE: dict[str, dict[str, str]] = {"alice": {}, "bob": {}, "carol": {}}
 # One sentence each, without a pause inside (which may rightly split into two lines).
@@ -352,3 +353,63 @@ async def test_answer_stops_when_someone_talks_over_it(
         stopped_by = talk + 2.0  # 0.6 s of talk-over, VAD and the network
         late = [t for t in alice.agent_sound_times if t > stopped_by]
         assert not late, f"the answer went on {late[-1] - talk:.1f} s into the talk"
+
+
+DRAIN_S = 20
+
+
+async def test_sigterm_drains_the_worker_and_each_meeting_gets_its_notes_once(
+    livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path, tmp_path: Path
+) -> None:
+    """SIGTERM to the worker (its PID alone, as an orchestrator sends it): no new room is
+    taken; a meeting whose people leave ends as ever; one still going is ended at the drain
+    timeout; each gets one notes file and one webhook call, and the worker exits."""
+    env = worker_env(livekit_server, fakes, PARLEY_DRAIN_TIMEOUT_S=str(DRAIN_S))
+    draining = await asyncio.to_thread(start_worker, log_dir, env, agent_name="parley-drain")
+    one: dict[str, dict[str, str]] = {"alice": {}}
+    try:
+        async with (
+            meeting_room(livekit_server, draining, "stays", one, [200], "drain-stays") as (
+                stays_hook,
+                stays,
+            ),
+            meeting_room(livekit_server, draining, "leaves", one, [200], "drain-leaves") as (
+                leaves_hook,
+                leaves,
+            ),
+        ):
+            rooms = {"stays": stays["alice"].room.name, "leaves": leaves["alice"].room.name}
+            await say_and_wait_line(stays, "alice", clip("conf-onlyperson"))
+            os.kill(draining.process.pid, signal.SIGTERM)
+            sent = time.monotonic()
+            await wait_for(lambda: "draining worker" in draining.process.log_text(), "a drain")
+
+            # The rooms in flight go on: a line said after the signal is transcribed.
+            await say_and_wait_line(leaves, "alice", clip("vm-nobodyavail"))
+            await leaves["alice"].leave()
+            await wait_for(lambda: leaves_hook.bodies, "the notes of the meeting that ended")
+            async with room_with(
+                livekit_server, draining.agent_name, one, dispatch_metadata=meeting("new", "")
+            ) as new:
+                await asyncio.sleep(5)
+                assert new["alice"].agent() is None, "a draining worker took a new room"
+
+            await wait_for(
+                lambda: stays_hook.bodies,
+                "the drain timeout to end the meeting still going, with its notes",
+                timeout=DRAIN_S + SHUTDOWN_S,
+            )
+            rc = await asyncio.to_thread(draining.process.proc.wait, SHUTDOWN_S)
+            exited_s = time.monotonic() - sent
+            await asyncio.sleep(3)  # a second delivery would come now
+        for name, hook, lines in (("stays", stays_hook, 1), ("leaves", leaves_hook, 1)):
+            assert [(b["final"], b["lines"]) for b in hook.bodies] == [(True, lines)], name
+            notes = json.loads(await read(room_file(draining, name, rooms[name], ".notes.json")))
+            assert notes["final"] is True, name
+        MEASUREMENTS.append(
+            f"SIGTERM with 2 meetings (drain timeout {DRAIN_S} s): worker exited {exited_s:.1f} s"
+            f" after the signal, rc {rc}"
+        )
+        assert rc == 0 and exited_s <= DRAIN_S + SHUTDOWN_S, (rc, exited_s)
+    finally:
+        draining.stop()

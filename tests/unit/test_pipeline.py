@@ -85,9 +85,11 @@ async def test_a_stage_with_fallbacks_is_livekit_agents_fallback_adapter(
         }
     )
     session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
-    assert isinstance(session.stt, stt.FallbackAdapter)
-    # Non-streaming, so each hears through a VAD (livekit-agents' StreamAdapter).
-    assert [s.model for s in session.stt._stt_instances] == [
+    # Non-streaming, so whole utterances go to the adapter: a failed one reaches the next STT.
+    assert isinstance(session.stt, stt.StreamAdapter)
+    adapter = session.stt.wrapped_stt
+    assert isinstance(adapter, stt.FallbackAdapter)
+    assert [s.model for s in adapter._stt_instances] == [
         "gpt-4o-mini-transcribe",
         "whisper-1",
     ]
