@@ -18,6 +18,7 @@ from .config.models import (
     CloudProvider,
     LLMChoice,
     RealtimePipeline,
+    RoomConfig,
     STTChoice,
     TTSChoice,
     in_order,
@@ -88,28 +89,53 @@ class Use:
     endpoint: Endpoint
 
 
-def uses(pipeline: RealtimePipeline | CascadePipeline, *, probed: bool = False) -> list[Use]:
-    """The remote endpoints a pipeline needs, fallbacks' too; ``offline`` stages need none.
-    ``probed``: only those worth a reachability check before the room starts, so not a
-    stage with fallbacks (an unreachable provider there is what they are for)."""
-    if isinstance(pipeline, RealtimePipeline):
-        return [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]
-    chains: list[tuple[Stage, list[tuple[STTChoice | LLMChoice | TTSChoice, str]]]] = [
-        ("stt", list(in_order(pipeline.stt, pipeline.stt.fallback, "pipeline.stt"))),
-        ("llm", list(in_order(pipeline.llm, pipeline.llm.fallback, "pipeline.llm"))),
-        ("tts", list(in_order(pipeline.tts, pipeline.tts.fallback, "pipeline.tts"))),
-    ]
-    return [
+Chain = tuple[Stage, list[tuple[STTChoice | LLMChoice | TTSChoice, str]]]
+
+
+def _chains(room: RoomConfig | RealtimePipeline | CascadePipeline) -> list[Chain]:
+    """Each cascade stage the room builds and its fallbacks, with their fields: the
+    pipeline's, and a meeting's own STT and notes model when it sets them."""
+    pipeline = room.pipeline if isinstance(room, RoomConfig) else room
+    chains: list[Chain] = []
+    if isinstance(pipeline, CascadePipeline):
+        chains += [
+            ("stt", list(in_order(pipeline.stt, pipeline.stt.fallback, "pipeline.stt"))),
+            ("llm", list(in_order(pipeline.llm, pipeline.llm.fallback, "pipeline.llm"))),
+            ("tts", list(in_order(pipeline.tts, pipeline.tts.fallback, "pipeline.tts"))),
+        ]
+    if isinstance(room, RoomConfig) and room.mode == "meeting":
+        stt, notes = room.meeting.stt, room.meeting.notes_llm
+        if stt is not None:
+            chains.append(("stt", list(in_order(stt, stt.fallback, "meeting.stt"))))
+        if notes is not None:
+            chains.append(("llm", list(in_order(notes, notes.fallback, "meeting.notes_llm"))))
+    return chains
+
+
+def uses(
+    room: RoomConfig | RealtimePipeline | CascadePipeline, *, probed: bool = False
+) -> list[Use]:
+    """The remote endpoints a room (or a pipeline alone) needs, fallbacks' too; ``offline``
+    stages need none. ``probed``: only those worth a reachability check before the room
+    starts, so not a stage with fallbacks (an unreachable provider there is what they are
+    for)."""
+    pipeline = room.pipeline if isinstance(room, RoomConfig) else room
+    realtime = (
+        [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]
+        if isinstance(pipeline, RealtimePipeline)
+        else []
+    )
+    return realtime + [
         Use(f"{at}.provider", _ENDPOINTS[(c.provider, stage)])
-        for stage, chain in chains
+        for stage, chain in _chains(room)
         if not (probed and len(chain) > 1)
         for c, at in chain
         if c.provider != "offline"
     ]
 
 
-def require_credentials(pipeline: RealtimePipeline | CascadePipeline) -> None:
-    for use in uses(pipeline):
+def require_credentials(room: RoomConfig | RealtimePipeline | CascadePipeline) -> None:
+    for use in uses(room):
         if env_value(use.endpoint.key_env) is None:
             raise ParleyError(
                 ErrorCode.MISSING_CREDENTIALS,
@@ -121,10 +147,10 @@ def require_credentials(pipeline: RealtimePipeline | CascadePipeline) -> None:
 
 
 async def ensure_reachable(
-    pipeline: RealtimePipeline | CascadePipeline, timeout: float = 3.0
+    room: RoomConfig | RealtimePipeline | CascadePipeline, timeout: float = 3.0
 ) -> None:
     """TCP-connects to each distinct endpoint at once; the first failure is the room's error."""
-    distinct = {use.endpoint.host_port(): use for use in uses(pipeline, probed=True)}
+    distinct = {use.endpoint.host_port(): use for use in uses(room, probed=True)}
     await asyncio.gather(*(_probe(use, addr, timeout) for addr, use in distinct.items()))
 
 

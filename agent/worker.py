@@ -52,9 +52,9 @@ def room_config(ctx: JobContext, settings: WorkerSettings) -> RoomConfig:
 
 async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
     config = room_config(ctx, settings)
-    require_credentials(config.pipeline)
+    require_credentials(config)
     # Probe the provider while joining the room, so a healthy room pays no extra latency.
-    reachable = asyncio.create_task(ensure_reachable(config.pipeline))
+    reachable = asyncio.create_task(ensure_reachable(config))
     try:
         await ctx.connect()
     finally:

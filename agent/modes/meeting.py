@@ -49,18 +49,24 @@ class MeetingAgent(Agent):
         )
 
 
-def stt_config(config: RoomConfig) -> STTStage:
+def stt_config(config: RoomConfig) -> tuple[STTStage, str]:
+    """The speakers' STT and its field (what its errors name)."""
     p = config.pipeline
     if config.meeting.stt:
-        return config.meeting.stt
-    return p.stt if isinstance(p, CascadePipeline) else STTStage(provider="offline")
+        return config.meeting.stt, "meeting.stt"
+    if isinstance(p, CascadePipeline):
+        return p.stt, "pipeline.stt"
+    return STTStage(provider="offline"), "meeting.stt"
 
 
-def notes_llm_config(config: RoomConfig) -> LLMStage:
+def notes_llm_config(config: RoomConfig) -> tuple[LLMStage, str]:
+    """The notes' model and its field."""
     p = config.pipeline
     if config.meeting.notes_llm:
-        return config.meeting.notes_llm
-    return p.llm if isinstance(p, CascadePipeline) else LLMStage(provider=p.provider)
+        return config.meeting.notes_llm, "meeting.notes_llm"
+    if isinstance(p, CascadePipeline):
+        return p.llm, "pipeline.llm"
+    return LLMStage(provider=p.provider), "pipeline.provider"
 
 
 FINISH_S = meeting_assistant.MeetingOptions.notes_timeout_s + webhook.WebhookPolicy(b"").longest_s
@@ -85,13 +91,14 @@ async def assistant_for(
     directory = notes_directory(config, room.settings.data_dir)
     webhook_url = str(config.meeting.webhook_url) if config.meeting.webhook_url else None
     policy = webhook_policy(room.settings, webhook_url, "meeting.webhook_url")
+    speakers_stt, at = stt_config(config)
     recogniser = streaming(
-        await asyncio.to_thread(stt_stage, stt_config(config), config.language), room.vad
+        await asyncio.to_thread(stt_stage, speakers_stt, config.language, at=at), room.vad
     )
     assistant = meeting_assistant.MeetingAssistant(
         room.room,
         stt_factory=lambda: recogniser,
-        notes_llm=llm_stage(notes_llm_config(config)),
+        notes_llm=llm_stage(*notes_llm_config(config)),
         session=session,
         options=meeting_assistant.MeetingOptions(
             directory=directory,

@@ -128,6 +128,25 @@ def test_fallbacks_need_their_keys_and_are_not_probed_before_the_room(
     assert caught.value.report.field == "pipeline.llm.fallback.1.provider"
 
 
+def test_a_meetings_own_stages_need_their_keys_and_name_their_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = RoomConfig.model_validate(
+        {
+            "mode": "meeting",
+            "pipeline": {"kind": "realtime", "provider": "google"},
+            "meeting": {"stt": {"provider": "openai"}, "notes_llm": {"provider": "offline"}},
+        }
+    )
+    assert [u.field for u in uses(room)] == ["pipeline.provider", "meeting.stt.provider"]
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with pytest.raises(ParleyError) as caught:
+        require_credentials(room)
+    assert caught.value.report.field == "meeting.stt.provider"
+    # Another mode does not build them.
+    require_credentials(room.model_copy(update={"mode": "assistant"}))
+
+
 def test_turn_handling_passes_only_what_the_room_set() -> None:
     assert turn_handling(TurnTaking(), "en") == {}
     options = turn_handling(
