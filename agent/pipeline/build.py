@@ -27,7 +27,7 @@ from ..config.models import (
     TurnTaking,
     in_order,
 )
-from . import offline
+from . import offline, stalls
 from .adaptive_vad import room_vad
 from .completeness import EotObserver, TranscriptTail
 from .dead_air import DeadAirGuard
@@ -66,7 +66,7 @@ def stt_stage(
         if c.provider == "offline":
             return offline.stt(c, language, interim_interval, gate, at=where)
         if c.provider == "openai":
-            return openai.STT(**present(model=c.model), language=language)
+            return stalls.OpenAISTT(**present(model=c.model), language=language)
         return google.STT(**present(model=c.model), languages=language)
 
     built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
@@ -96,7 +96,7 @@ def tts_stage(s: TTSStage, language: str, at: str = "pipeline.tts") -> tts.TTS[A
         if c.provider == "offline":
             return offline.tts(c, language, where)
         if c.provider == "openai":
-            return openai.TTS(**present(model=c.model, voice=c.voice, speed=c.speed))
+            return stalls.OpenAITTS(**present(model=c.model, voice=c.voice, speed=c.speed))
         return google.TTS(
             **present(model_name=c.model, voice_name=c.voice, speaking_rate=c.speed),
             language=language,
@@ -176,6 +176,7 @@ async def build_session(
         tts=stages.tts,
         vad=room_vad(vad_model, listen.adaptive_vad, listen.vad_silence),
         turn_handling=turn_handling(t, config.language, p.stt.provider == "offline", tail, observe),
+        conn_options=stalls.session_options(p),
     )
     if tail is not None:
         session.on("user_input_transcribed", tail.on_transcribed)

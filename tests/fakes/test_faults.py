@@ -14,11 +14,13 @@ from livekit.agents import (
     APIConnectionError,
     APIConnectOptions,
     APIStatusError,
+    APITimeoutError,
     llm,
     utils,
 )
 from livekit.plugins import openai
 
+from agent.pipeline import stalls
 from stack.fakes import FakeProviders
 
 from .realtime import REPLY_TEXT, Fake, collect, open_session, push_utterance, utterance_frames
@@ -79,6 +81,34 @@ async def test_a_stall_holds_the_answer_past_the_plugins_timeout(fake: Fake) -> 
             async for _ in model.synthesize("Hello.", conn_options=no_retry):
                 pass
     assert raised.value.status_code == 504 and time.monotonic() - started >= 1.5
+
+
+async def test_parleys_openai_tts_cuts_a_stall_off_and_the_retry_answers(fake: Fake) -> None:
+    """Parley's bound on that wait (``agent/pipeline/stalls.py``): no audio for the timeout,
+    and the attempt ends in ``APITimeoutError``, which the retry after it acts on."""
+    await fake.configure(faults=[{"stage": "tts", "kind": "stall", "stall_s": 3}])
+    async with utils.http_context.open():
+        model = stalls.OpenAITTS(base_url=fake.base_url, api_key="test")
+        assert model.label == openai.TTS(base_url=fake.base_url, api_key="test").label
+        no_retry = APIConnectOptions(max_retry=0, retry_interval=0.0, timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            async for _ in model.synthesize("Hello.", conn_options=no_retry):
+                pass
+        assert time.monotonic() - started < 2.0
+        await fake.configure(faults=[{"stage": "tts", "kind": "stall", "stall_s": 3}])
+        one_retry = APIConnectOptions(max_retry=1, retry_interval=0.0, timeout=0.5)
+        frames = [a async for a in model.synthesize("Hello.", conn_options=one_retry)]
+    assert frames and time.monotonic() - started < 4.0
+
+
+async def test_parleys_openai_stt_cuts_a_stall_off_and_the_retry_answers(fake: Fake) -> None:
+    await fake.configure(faults=[{"stage": "stt", "kind": "stall", "stall_s": 3}])
+    model = stalls.OpenAISTT(base_url=fake.base_url, api_key="test")
+    one_retry = APIConnectOptions(max_retry=1, retry_interval=0.0, timeout=0.5)
+    started = time.monotonic()
+    event = await model.recognize(utterance_frames("hello there", RATE), conn_options=one_retry)
+    assert event.alternatives[0].text and time.monotonic() - started < 2.5
 
 
 async def test_a_dropped_realtime_socket_is_reopened_and_the_next_turn_answered(

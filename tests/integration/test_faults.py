@@ -213,3 +213,30 @@ async def test_a_meeting_speaker_whose_stt_fails_is_heard_again_and_the_room_tol
 
 def lines(p: Participant) -> list[dict[str, Any]]:
     return [json.loads(t.text) for t in p.texts.get(MEETING_TRANSCRIPT, [])]
+
+
+@pytest.mark.parametrize("stage", ["stt", "llm", "tts"])
+async def test_a_cascade_stage_that_stalls_is_cut_off_and_the_answer_comes(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    worker: WorkerProcess,
+    recording: Path,
+    stage: str,
+) -> None:
+    """OpenAI's ``stage`` says nothing for 30 s on its first request: the user is answered
+    once the retry does, not after the stall."""
+    stall = {"stage": stage, "kind": "stall", "stall_s": 30, "times": 1}
+    room, v2v, _ = await one_turn_under(
+        livekit_server,
+        fakes,
+        worker,
+        recording,
+        cascade("assistant"),
+        stall,
+        f"fault-{stage}-stall",
+    )
+    MEASUREMENTS.append(
+        f"fault cascade {stage.upper()} stalls 30 s: answered, v2v {v2v * 1000:.0f} ms"
+    )
+    report = await session_report(worker, room)
+    assert report["errors"] and len(report["turns"]) == 1, report

@@ -19,6 +19,7 @@ from agent.config.models import (
     TTSStage,
     TurnTaking,
 )
+from agent.pipeline import stalls
 from agent.pipeline.build import build_session, turn_handling
 from agent.preflight import ensure_reachable, require_credentials, uses
 from stack.process import free_port
@@ -97,7 +98,9 @@ async def test_a_stage_with_fallbacks_is_livekit_agents_fallback_adapter(
     assert [type(m) for m in session.llm._llm_instances] == [openai.LLM, google.LLM]
     assert session.llm.model == "gpt-4.1-mini"  # what serves while the first is up
     assert isinstance(session.tts, tts.FallbackAdapter)
-    assert [type(t) for t in session.tts._tts_instances] == [openai.TTS, google.TTS]
+    assert [type(t) for t in session.tts._tts_instances] == [stalls.OpenAITTS, google.TTS]
+    # The cloud stages are bound by Parley; livekit-agents' own bound is longer.
+    assert session.conn_options.llm_conn_options.timeout == stalls.STALL_S < 10
     for model in session.llm._llm_instances:
         await model.aclose()  # their prewarm connections
     await session.llm.aclose()
