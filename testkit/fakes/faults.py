@@ -2,7 +2,9 @@
 
 ``POST /_fake/settings`` with ``{"faults": [...]}`` queues faults; each applies to the next
 ``times`` requests (HTTP) or sessions (WebSocket) of its stage, then is used up, and each one
-injected is recorded (``kind: "fault"``), so a test can tell the fault happened.
+injected is recorded (``kind: "fault"``), so a test can tell the fault happened. The
+``realtime`` stage is whichever speech-to-speech session comes next: OpenAI Realtime's or
+Gemini Live's.
 
 - ``http``: an error status (``status``, with ``Retry-After`` when ``retry_after_s`` is set),
   or the WebSocket upgrade refused with it;

@@ -23,6 +23,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from .audio import EnergyVad, resample, speak
+from .faults import LIVE, ON_CONNECT, Fault, http_answer
 from .record import Recorder
 
 PROVIDER = "google"
@@ -48,7 +49,9 @@ _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
 def routes(recorder: Recorder) -> list[web.RouteDef]:
     session_ids = itertools.count(1)
 
-    async def live(request: web.Request) -> web.WebSocketResponse:
+    async def live(request: web.Request) -> web.StreamResponse:
+        if (fault := recorder.fault("realtime", ON_CONNECT)) is not None:
+            return await http_answer(request, fault)  # the session is refused
         ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
         await _LiveSession(ws, recorder, f"live-{next(session_ids)}").run()
@@ -152,6 +155,9 @@ class _LiveSession:
         self._tools: set[str] = set()
         self._relay: str | None = None
         """A tool's result, said by the next reply instead of ``reply_text``."""
+        self._fault: Fault | None = None
+        """A ``close`` or ``malformed`` fault, due after its ``after_events`` messages."""
+        self._sent = 0
 
     async def run(self) -> None:
         try:
@@ -160,6 +166,7 @@ class _LiveSession:
                 await self._ws.close(code=1007, message=b"the first message must be setup")
                 return
             self._on_setup(first["setup"])
+            self._record("live.session")
             await self._send({"setupComplete": {}})
             while (message := await self._receive()) is not None:
                 await self._dispatch(message)
@@ -181,9 +188,26 @@ class _LiveSession:
         # the real service sends its JSON in binary frames; the lock keeps the reply task and
         # the reader from interleaving frames; the client may hang up in the middle of a reply
         async with self._send_lock:
-            if not self._ws.closed:
-                with contextlib.suppress(ConnectionResetError):
-                    await self._ws.send_bytes(json.dumps(message).encode())
+            if self._ws.closed:
+                return
+            with contextlib.suppress(ConnectionResetError):
+                await self._ws.send_bytes(json.dumps(message).encode())
+            await self._strike()
+
+    async def _strike(self) -> None:
+        """A live fault the switchboard queued, once its ``after_events`` messages are sent."""
+        if self._fault is None:
+            self._fault, self._sent = self._recorder.fault("realtime", LIVE), 0
+        self._sent += 1
+        fault = self._fault
+        if fault is None or self._sent < fault.after_events:
+            return
+        self._fault = None
+        self._recorder.add("fakes", "fault.struck", stage="realtime", fault=fault.kind)
+        if fault.kind == "close":
+            await self._ws.close(code=1011, message=b"fake fault")
+        else:
+            await self._ws.send_bytes(b'{"serverContent": ')
 
     def _record(self, kind: str, **data: Any) -> None:
         self._recorder.add(PROVIDER, kind, session=self._id, **data)

@@ -21,7 +21,8 @@ from stack.worker import WorkerProcess
 
 from .rooms import MEASUREMENTS, session_report
 
-REALTIME = {"mode": "assistant", "pipeline": {"kind": "realtime", "provider": "openai"}}
+SESSION_OPENED = {"openai": "realtime.session", "google": "live.session"}
+"""What each realtime fake records as a session opens."""
 
 
 def status_parts(user: Participant) -> set[str]:
@@ -36,16 +37,20 @@ def struck_at(fakes: FakeProviders) -> float:
     return time.monotonic() - (time.time() - float(struck["t"]))
 
 
+@pytest.mark.parametrize("provider", ["openai", "google"])
 async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
     livekit_server: LiveKitServer,
     fakes: FakeProviders,
     worker: WorkerProcess,
     recording: Path,
+    provider: str,
 ) -> None:
     fakes.reset()
     fakes.configure(faults=[])
+    config = {"mode": "assistant", "pipeline": {"kind": "realtime", "provider": provider}}
+    opened = SESSION_OPENED[provider]
     async with joined_room(
-        livekit_server, worker.agent_name, dispatch_metadata=REALTIME, prefix="fault-realtime"
+        livekit_server, worker.agent_name, dispatch_metadata=config, prefix=f"fault-{provider}"
     ) as user:
         room = user.room.name
         await user.wait_for_agent_state("listening")
@@ -61,10 +66,9 @@ async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
         struck = struck_at(fakes)
         await wait_for(lambda: "provider" in status_parts(user), "parley.status to say so")
 
-        await wait_for(lambda: len([e for e in fakes.received()
-                                    if e["kind"] == "realtime.session"]) >= 2,
+        await wait_for(lambda: len([e for e in fakes.received() if e["kind"] == opened]) >= 2,
                        "the plugin to reconnect", timeout=20)  # fmt: skip
-        sessions = [e for e in fakes.received() if e["kind"] == "realtime.session"]
+        sessions = [e for e in fakes.received() if e["kind"] == opened]
         reconnect_s = time.monotonic() - (time.time() - float(sessions[-1]["t"])) - struck
 
         await user.wait_for_agent_state("listening")
@@ -72,8 +76,8 @@ async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
         v2v = await user.wait_for_agent_sound()
         await wait_for(lambda: "provider" not in status_parts(user), "parley.status to clear")
         MEASUREMENTS.append(
-            f"fault realtime socket dropped mid-answer: reconnected {reconnect_s:.2f} s after"
-            f" the drop; next answer v2v {v2v * 1000:.0f} ms"
+            f"fault {provider} realtime socket dropped mid-answer: reconnected"
+            f" {reconnect_s:.2f} s after the drop; next answer v2v {v2v * 1000:.0f} ms"
         )
         assert reconnect_s <= 2.0, reconnect_s
         # The answer after the drop arrives whole, with both sides' transcripts.
