@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from agent.protocol import MEETING_TRANSCRIPT
+from agent.rooms import delete_room
 from stack.fakes import FakeProviders
-from stack.livekit_server import LiveKitServer
+from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, wait_for
 from stack.recordings import clip
 from stack.rooms import USER, joined_room, room_with
@@ -244,3 +245,62 @@ async def test_a_cascade_stage_that_stalls_is_cut_off_and_the_answer_comes(
     )
     report = await session_report(worker, room)
     assert report["errors"] and len(report["turns"]) == 1, report
+
+
+async def test_an_interpreters_failed_translation_skips_a_unit_and_the_track_goes_on(
+    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
+) -> None:
+    """The translating LLM fails (past its retries) on all of alice's first sentence: that unit is
+    skipped, bruno's room is told, and her next sentence reaches him in Spanish."""
+    offline = {"provider": "offline"}
+    config = {
+        "mode": "interpreter",
+        "pipeline": {
+            "kind": "cascade",
+            "stt": offline,
+            "llm": {"provider": "openai"},
+            "tts": offline,
+        },
+    }
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    fakes.reset()
+    seen: set[str] = set()
+    try:
+        async with room_with(
+            livekit_server,
+            worker.agent_name,
+            people,
+            dispatch_metadata=config,
+            prefix="fault-interp",
+        ) as room:
+            alice, bruno = room["alice"], room["bruno"]
+            name = alice.room.name
+            await bruno.wait_for_agent_track("interpretation-es", timeout=60)
+
+            async def watch_status() -> None:
+                while True:
+                    seen.update(status_parts(bruno))
+                    await asyncio.sleep(0.05)
+
+            watching = asyncio.create_task(watch_status())
+            fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 1000}])
+            await alice.speak(clip("conf-onlyperson"))
+            await wait_for(lambda: "voice" in seen, "parley.status to say Spanish is down")
+            fakes.configure(faults=[])  # the provider is back
+            struck = time.monotonic()
+            await alice.speak(clip("agent-pass"))
+            await wait_for(lambda: any(t > struck for t in
+                                       bruno.sound_by_track.get("interpretation-es", [])),
+                           "Spanish after the outage")  # fmt: skip
+            heard_s = min(t for t in bruno.sound_by_track["interpretation-es"] if t > struck)
+            await wait_for(lambda: "voice" not in status_parts(bruno), "parley.status to clear")
+            watching.cancel()
+            MEASUREMENTS.append(
+                "fault interpreter LLM 503 past its retries: next sentence translated, first"
+                f" Spanish {heard_s - (alice.speech_end or struck):+.2f} s after its end"
+            )
+        await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
+    finally:
+        fakes.configure(faults=[])
+    report = await session_report(worker, name)
+    assert any(e.startswith("voice:") for e in report["errors"]), report["errors"]
