@@ -32,6 +32,17 @@ def status_parts(user: Participant) -> set[str]:
     return {o["part"] for o in json.loads(raw)["down"]} if raw else set()
 
 
+def watch_status(user: Participant, seen: set[str]) -> asyncio.Task[None]:
+    """Collects each part ``parley.status`` names, however briefly, until cancelled."""
+
+    async def watch() -> None:
+        while True:
+            seen.update(status_parts(user))
+            await asyncio.sleep(0.05)
+
+    return asyncio.create_task(watch())
+
+
 def struck_at(fakes: FakeProviders) -> float:
     """When the fault struck, on this process's monotonic clock."""
     [struck] = [e for e in fakes.received() if e["kind"] == "fault.struck"]
@@ -190,12 +201,7 @@ async def test_a_meeting_speaker_whose_stt_fails_is_heard_again_and_the_room_tol
             alice.watch(MEETING_TRANSCRIPT)
             await alice.wait_for_agent_state("listening", timeout=60)
 
-            async def watch_status() -> None:
-                while True:
-                    seen.update(status_parts(alice))
-                    await asyncio.sleep(0.05)
-
-            watching = asyncio.create_task(watch_status())
+            watching = watch_status(alice, seen)
             await alice.speak(clip("conf-onlyperson"))
             await wait_for(lambda: len(lines(alice)) == 1, "the first line")
 
@@ -277,12 +283,7 @@ async def test_an_interpreters_failed_translation_skips_a_unit_and_the_track_goe
             name = alice.room.name
             await bruno.wait_for_agent_track("interpretation-es", timeout=60)
 
-            async def watch_status() -> None:
-                while True:
-                    seen.update(status_parts(bruno))
-                    await asyncio.sleep(0.05)
-
-            watching = asyncio.create_task(watch_status())
+            watching = watch_status(bruno, seen)
             fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 1000}])
             await alice.speak(clip("conf-onlyperson"))
             await wait_for(lambda: "voice" in seen, "parley.status to say Spanish is down")
