@@ -20,6 +20,7 @@ from ..config.models import CascadePipeline, LLMChoice, STTChoice, TTSChoice
 
 STALL_S = 5.0
 """Generous for a first token, a transcript or a first audio chunk (≈ 0.1–1 s when well)."""
+CLOUD = APIConnectOptions(timeout=STALL_S)
 
 
 def session_options(p: CascadePipeline) -> SessionConnectOptions:
@@ -32,9 +33,6 @@ def session_options(p: CascadePipeline) -> SessionConnectOptions:
     return SessionConnectOptions(
         stt_conn_options=bound(p.stt), llm_conn_options=bound(p.llm), tts_conn_options=bound(p.tts)
     )
-
-
-CLOUD = APIConnectOptions(timeout=STALL_S)
 
 
 class OpenAISTT(openai.STT):
