@@ -7,6 +7,7 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from livekit.agents import llm, metrics, stt, tts
@@ -33,13 +34,24 @@ CAPTIONS = interpreter.CaptionAttributes(
 
 
 def backend(
-    config: RoomConfig, usage: metrics.ModelUsageCollector | None = None
+    config: RoomConfig,
+    usage: metrics.ModelUsageCollector | None = None,
+    on_retry: Callable[[str, str], None] | None = None,
 ) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
-    """``usage`` collects what every model the backend builds reports using."""
+    """``usage`` collects what every model the backend builds reports using; ``on_retry``
+    hears (part, error type) of each failed attempt a model retried on its own, which no
+    outage shows."""
 
-    def metered(model: M) -> M:
+    def metered(model: M, part: str) -> M:
         if usage is not None:
             model.on("metrics_collected", usage.collect)
+        if on_retry is not None:
+
+            def retried(ev: stt.STTError | tts.TTSError | llm.LLMError) -> None:
+                if ev.recoverable:
+                    on_retry(part, type(ev.error).__name__)
+
+            model.on("error", retried)
         return model
 
     p = config.pipeline
@@ -54,12 +66,12 @@ def backend(
     translator: interpreter.Translator = (
         offline.Translator()
         if p.llm.provider == "offline"  # a 135M chat model cannot translate; Apertium can
-        else interpreter.LLMTranslator(metered(llm_stage(p.llm)))
+        else interpreter.LLMTranslator(metered(llm_stage(p.llm), "voice"))
     )
     voice = p.tts if p.tts.speed else p.tts.model_copy(update={"speed": SPEED})
     return interpreter.CascadeBackend(
-        stt_for=lambda lang: metered(stt_stage(p.stt, lang, interim_interval=INTERIM_S)),
-        tts_for=lambda lang: metered(tts_stage(voice, lang)),
+        stt_for=lambda lang: metered(stt_stage(p.stt, lang, interim_interval=INTERIM_S), "stt"),
+        tts_for=lambda lang: metered(tts_stage(voice, lang), "voice"),
         translator=translator,
     )
 
@@ -115,7 +127,7 @@ async def run(room: RoomContext) -> None:
     with room.options_of("pipeline"):
         interp = interpreter.Interpreter(
             room.room,
-            backend(config, usage),
+            backend(config, usage, room.status.retried),
             interpreter.InterpreterOptions(
                 languages=dict(config.interpreter.languages),
                 language_attribute=protocol.LANGUAGE,

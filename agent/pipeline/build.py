@@ -60,14 +60,18 @@ def stt_stage(
     With fallbacks: livekit-agents' ``FallbackAdapter`` over them all (a non-streaming one
     hears through a VAD). Behind a non-streaming first choice the adapter serves whole
     utterances, so the one that fails is heard by the next choice instead of being lost with
-    the stream in flight."""
+    the stream in flight. A cloud STT's stream is watched for a provider gone quiet
+    (``stalls.StallWatch``)."""
 
     def one(c: STTChoice, where: str) -> stt.STT[Any]:
         if c.provider == "offline":
             return offline.stt(c, language, interim_interval, gate, at=where)
-        if c.provider == "openai":
-            return stalls.OpenAISTT(**present(model=c.model), language=language)
-        return google.STT(**present(model=c.model), languages=language)
+        cloud: stt.STT[Any] = (
+            stalls.OpenAISTT(**present(model=c.model), language=language)
+            if c.provider == "openai"
+            else google.STT(**present(model=c.model), languages=language)
+        )
+        return stalls.StallWatch(cloud, offline.segmenter_vad())
 
     built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
     if len(built) == 1:

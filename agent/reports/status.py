@@ -40,7 +40,12 @@ class StatusBoard:
         self._down: dict[tuple[str, str], Outage] = {}
         self.errors: list[str] = []
         """``part: error`` of each outage during the session, in order (a part down twice
-        is there twice)."""
+        is there twice), and ``part: error, retried`` of each failed attempt a model retried
+        on its own."""
+
+    def retried(self, part: str, error: str) -> None:
+        self.errors.append(f"{part}: {error}, retried")
+        logger.warning("room part %s failed once (%s), retried", part, error)
 
     def told(self, part: str, who: str, error: str | None) -> None:
         key = (part, who)

@@ -4,7 +4,7 @@
 ``times`` requests (HTTP) or sessions (WebSocket) of its stage, then is used up, and each one
 injected is recorded (``kind: "fault"``), so a test can tell the fault happened. The
 ``realtime`` stage is whichever speech-to-speech session comes next: OpenAI Realtime's or
-Gemini Live's.
+Gemini Live's; an OpenAI Realtime transcription session is the ``stt`` stage.
 
 - ``http``: an error status (``status``, with ``Retry-After`` when ``retry_after_s`` is set),
   or the WebSocket upgrade refused with it;
@@ -13,7 +13,9 @@ Gemini Live's.
   socket closed ``after_events`` events after the fault was queued (mid-reply, if a reply
   is under way);
 - ``malformed``: a body that is not JSON (HTTP), or an event that is not (WebSocket),
-  after ``after_events`` events.
+  after ``after_events`` events;
+- ``silent``: a live WebSocket session that, after ``after_events`` events, sends nothing
+  for ``stall_s`` seconds while it goes on taking the client's (a provider gone quiet).
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from pydantic import BaseModel
 Stage = Literal["stt", "llm", "tts", "realtime"]
 ON_CONNECT = ("http", "stall")
 """WebSocket faults that refuse a new session."""
-LIVE = ("close", "malformed")
+LIVE = ("close", "malformed", "silent")
 """WebSocket faults that strike a live session."""
 
 
 class Fault(BaseModel):
     stage: Stage
-    kind: Literal["http", "stall", "close", "malformed"]
+    kind: Literal["http", "stall", "close", "malformed", "silent"]
     status: int = 503
     retry_after_s: float | None = None
     stall_s: float = 30.0

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -156,8 +157,10 @@ class _LiveSession:
         self._relay: str | None = None
         """A tool's result, said by the next reply instead of ``reply_text``."""
         self._fault: Fault | None = None
-        """A ``close`` or ``malformed`` fault, due after its ``after_events`` messages."""
+        """A live fault, due after its ``after_events`` messages."""
         self._sent = 0
+        self._silent_until = 0.0
+        """A ``silent`` fault: nothing is sent before this (monotonic) time."""
 
     async def run(self) -> None:
         try:
@@ -188,7 +191,7 @@ class _LiveSession:
         # the real service sends its JSON in binary frames; the lock keeps the reply task and
         # the reader from interleaving frames; the client may hang up in the middle of a reply
         async with self._send_lock:
-            if self._ws.closed:
+            if self._ws.closed or time.monotonic() < self._silent_until:
                 return
             with contextlib.suppress(ConnectionResetError):
                 await self._ws.send_bytes(json.dumps(message).encode())
@@ -206,6 +209,8 @@ class _LiveSession:
         self._recorder.add("fakes", "fault.struck", stage="realtime", fault=fault.kind)
         if fault.kind == "close":
             await self._ws.close(code=1011, message=b"fake fault")
+        elif fault.kind == "silent":
+            self._silent_until = time.monotonic() + fault.stall_s
         else:
             await self._ws.send_bytes(b'{"serverContent": ')
 

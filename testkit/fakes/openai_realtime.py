@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .audio import EnergyVad, speak
-from .faults import LIVE, ON_CONNECT, Fault, http_answer
+from .faults import LIVE, ON_CONNECT, Fault, Stage, http_answer
 from .openai_http import (
     AGENT_AUDIO_MS_PER_TOKEN,
     PROVIDER,
@@ -75,11 +75,12 @@ def routes(recorder: Recorder) -> list[web.RouteDef]:
     async def realtime(request: web.Request) -> web.StreamResponse:
         if denied := auth_error(request):
             return denied
-        if (fault := recorder.fault("realtime", ON_CONNECT)) is not None:
+        transcription_only = request.query.get("intent") == "transcription"
+        stage: Stage = "stt" if transcription_only else "realtime"
+        if (fault := recorder.fault(stage, ON_CONNECT)) is not None:
             return await http_answer(request, fault)  # the session is refused
         ws = web.WebSocketResponse(max_msg_size=64 * 1024 * 1024)
         await ws.prepare(request)
-        transcription_only = request.query.get("intent") == "transcription"
         session = _Session(ws, recorder, request.query.get("model", ""), transcription_only)
         await session.run()
         return ws
@@ -240,6 +241,7 @@ class _Session:
         self.id = new_id("sess")
         self.conversation_id = new_id("conv")
         self.transcription_only = transcription_only
+        self.stage: Stage = "stt" if transcription_only else "realtime"
         self.config = _default_session(self.id, model, transcription_only)
         self.items: list[_Item] = []
         self.buffer = bytearray()
@@ -252,9 +254,11 @@ class _Session:
         self.response: _Response | None = None
         self.last_input = _Tokens()
         self.fault: Fault | None = None
-        """A ``close`` or ``malformed`` fault, due after its ``after_events`` events."""
+        """A live fault, due after its ``after_events`` events."""
         self.sent = 0
         """Events sent since the fault was taken up."""
+        self.silent_until = 0.0
+        """A ``silent`` fault: nothing is sent before this (monotonic) time."""
         self.handlers: dict[str, Callable[[Json], Awaitable[None]]] = {
             "session.update": self._on_session_update,
             "input_audio_buffer.append": self._on_append,
@@ -300,18 +304,20 @@ class _Session:
         await handler(event)
 
     async def _send(self, type_: str, **fields: Any) -> None:
-        if self.ws.closed:  # a fault dropped it: the rest of a reply goes nowhere
-            return
-        if self.fault is None and (fault := self.recorder.fault("realtime", LIVE)) is not None:
+        if self.ws.closed or time.monotonic() < self.silent_until:
+            return  # a fault dropped it or keeps it quiet: what it would send goes nowhere
+        if self.fault is None and (fault := self.recorder.fault(self.stage, LIVE)) is not None:
             self.fault, self.sent = fault, 0
         await self.ws.send_json({"type": type_, "event_id": new_id("event"), **fields})
         self.sent += 1
         fault = self.fault
         if fault is not None and self.sent >= fault.after_events:
             self.fault = None
-            self.recorder.add("fakes", "fault.struck", stage="realtime", fault=fault.kind)
+            self.recorder.add("fakes", "fault.struck", stage=self.stage, fault=fault.kind)
             if fault.kind == "close":
                 await self.ws.close(code=1011, message=b"fake fault")
+            elif fault.kind == "silent":
+                self.silent_until = time.monotonic() + fault.stall_s
             else:
                 await self.ws.send_str('{"type": "response.output_audio.delta", "delta": ')
 

@@ -5,6 +5,7 @@ realtime socket dropped mid-session, which the plugin reopens."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +17,12 @@ from livekit.agents import (
     APIStatusError,
     APITimeoutError,
     llm,
+    stt,
     utils,
 )
 from livekit.plugins import openai
 
-from agent.pipeline import stalls
+from agent.pipeline import offline, stalls
 from stack.fakes import FakeProviders
 
 from .realtime import REPLY_TEXT, Fake, collect, open_session, push_utterance, utterance_frames
@@ -109,6 +111,75 @@ async def test_parleys_openai_stt_cuts_a_stall_off_and_the_retry_answers(fake: F
     started = time.monotonic()
     event = await model.recognize(utterance_frames("hello there", RATE), conn_options=one_retry)
     assert event.alternatives[0].text and time.monotonic() - started < 2.5
+
+
+SILENT_STT = {"stage": "stt", "kind": "silent", "after_events": 2, "stall_s": 30}
+"""A transcription session that goes quiet after session.created and session.updated."""
+
+
+async def finals(stream: stt.RecognizeStream, within_s: float) -> list[str]:
+    """The final transcripts ``stream`` gives in ``within_s`` seconds."""
+    texts: list[str] = []
+
+    async def read() -> None:
+        async for ev in stream:
+            if ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                texts.append(ev.alternatives[0].text)
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(read(), within_s)
+    return texts
+
+
+async def test_a_quiet_transcription_socket_holds_the_plugins_stream(fake: Fake) -> None:
+    """livekit-plugins-openai's realtime transcription waits on a quiet socket for good: a
+    streaming STT's caller must watch for it (``stalls.StallWatch``)."""
+    await fake.configure(faults=[SILENT_STT])
+    async with utils.http_context.open():
+        model = openai.STT(base_url=fake.base_url, api_key="test")
+        stream = model.stream(conn_options=QUICK)
+        for frame in utterance_frames("hello there", RATE):
+            stream.push_frame(frame)
+        heard = await finals(stream, 3.0)
+        await stream.aclose()
+        await model.aclose()
+    assert heard == []
+
+
+async def test_parleys_stall_watch_reopens_a_quiet_transcription_stream(fake: Fake) -> None:
+    """Once the local VAD hears the speech end, a transcript must come within ``stall_s``:
+    the attempt ends in ``APITimeoutError`` (a recoverable error) and the retry's socket
+    hears the next utterance."""
+    await fake.configure(faults=[SILENT_STT])
+    async with utils.http_context.open():
+        model = stalls.StallWatch(
+            openai.STT(base_url=fake.base_url, api_key="test"), offline.segmenter_vad(), stall_s=1.0
+        )
+        errors: list[stt.STTError] = []
+        cut = asyncio.Event()
+
+        def failed(e: stt.STTError) -> None:
+            errors.append(e)
+            cut.set()
+
+        model.on("error", failed)
+        stream = model.stream(conn_options=QUICK)
+        started = time.monotonic()
+        for frame in utterance_frames("hello there", RATE):
+            stream.push_frame(frame)
+        reading = asyncio.create_task(finals(stream, 10.0))
+        await asyncio.wait_for(cut.wait(), 5.0)
+        cut_s = time.monotonic() - started
+        for frame in utterance_frames("are you still there", RATE):
+            stream.push_frame(frame)
+        stream.end_input()
+        texts = await reading
+        await stream.aclose()
+        await model.aclose()
+    assert [type(e.error) for e in errors] == [APITimeoutError] and errors[0].recoverable
+    assert cut_s < 3.0, cut_s
+    assert len(texts) == 1 and texts[0].startswith("I said something"), texts
+    assert len(await fake.events("realtime.session")) == 2
 
 
 async def test_a_dropped_realtime_socket_is_reopened_and_the_next_turn_answered(

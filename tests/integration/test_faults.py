@@ -253,21 +253,29 @@ async def test_a_cascade_stage_that_stalls_is_cut_off_and_the_answer_comes(
     assert report["errors"] and len(report["turns"]) == 1, report
 
 
-async def test_an_interpreters_failed_translation_skips_a_unit_and_the_track_goes_on(
-    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
+DOWN = {"kind": "http", "status": 503, "times": 1000}
+INTERPRETER_FAULTS: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
+    "llm-503": ("llm", [DOWN], "voice"),
+    "tts-503": ("tts", [DOWN], "voice"),
+    # the live transcription socket drops, and every reconnect is refused
+    "stt-503": ("stt", [{"kind": "close"}, DOWN], "stt"),
+    # the live transcription socket goes quiet: Parley's StallWatch reopens it
+    "stt-silent": ("stt", [{"kind": "silent", "stall_s": 60}], None),
+}
+"""Case → the OpenAI stage that fails, its faults, and the part ``parley.status`` names
+while it is down (none: the stage's own retry mends it)."""
+
+
+@pytest.mark.parametrize("case", list(INTERPRETER_FAULTS))
+async def test_an_interpreter_stage_that_fails_for_a_sentence_recovers_and_the_room_is_told(
+    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess, case: str
 ) -> None:
-    """The translating LLM fails (past its retries) on all of alice's first sentence: that unit is
-    skipped, bruno's room is told, and her next sentence reaches him in Spanish."""
-    offline = {"provider": "offline"}
-    config = {
-        "mode": "interpreter",
-        "pipeline": {
-            "kind": "cascade",
-            "stt": offline,
-            "llm": {"provider": "openai"},
-            "tts": offline,
-        },
-    }
+    """OpenAI's ``stage`` fails on all of alice's first sentence: that sentence is lost,
+    bruno's room is told (unless a retry mends it unseen), the session report lists it, and
+    her next sentence reaches him in Spanish."""
+    stage, faults, part = INTERPRETER_FAULTS[case]
+    stages = {s: {"provider": "openai" if s == stage else "offline"} for s in ("stt", "llm", "tts")}
+    config = {"mode": "interpreter", "pipeline": {"kind": "cascade", **stages}}
     people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
     fakes.reset()
     seen: set[str] = set()
@@ -277,31 +285,54 @@ async def test_an_interpreters_failed_translation_skips_a_unit_and_the_track_goe
             worker.agent_name,
             people,
             dispatch_metadata=config,
-            prefix="fault-interp",
+            prefix=f"fault-interp-{case}",
         ) as room:
             alice, bruno = room["alice"], room["bruno"]
             name = alice.room.name
             await bruno.wait_for_agent_track("interpretation-es", timeout=60)
 
             watching = watch_status(bruno, seen)
-            fakes.configure(faults=[{"stage": "llm", "kind": "http", "status": 503, "times": 1000}])
+            fakes.configure(faults=[{"stage": stage, **f} for f in faults])
             await alice.speak(clip("conf-onlyperson"))
-            await wait_for(lambda: "voice" in seen, "parley.status to say Spanish is down")
+            said = alice.speech_end or time.monotonic()
+            if part is None:
+                await wait_for(lambda: reopened_after_the_fault(fakes), "the quiet socket replaced",
+                               timeout=30)  # fmt: skip
+                MEASUREMENTS.append(
+                    f"fault interpreter {case}: socket replaced {time.monotonic() - said:.2f} s"
+                    " after the lost sentence's end"
+                )
+            else:
+                await wait_for(lambda: part in seen, f"parley.status to name {part}")
             fakes.configure(faults=[])  # the provider is back
+            if part == "stt":  # alice is heard again once her stream reopens, after its backoff
+                await wait_for(lambda: part not in status_parts(bruno), "the stream reopened")
             struck = time.monotonic()
             await alice.speak(clip("agent-pass"))
             await wait_for(lambda: any(t > struck for t in
                                        bruno.sound_by_track.get("interpretation-es", [])),
                            "Spanish after the outage")  # fmt: skip
             heard_s = min(t for t in bruno.sound_by_track["interpretation-es"] if t > struck)
-            await wait_for(lambda: "voice" not in status_parts(bruno), "parley.status to clear")
+            await wait_for(lambda: not status_parts(bruno), "parley.status to clear")
             watching.cancel()
             MEASUREMENTS.append(
-                "fault interpreter LLM 503 past its retries: next sentence translated, first"
-                f" Spanish {heard_s - (alice.speech_end or struck):+.2f} s after its end"
+                f"fault interpreter {case}: next sentence interpreted, first Spanish"
+                f" {heard_s - (alice.speech_end or struck):+.2f} s after its end"
             )
         await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
     finally:
         fakes.configure(faults=[])
     report = await session_report(worker, name)
-    assert any(e.startswith("voice:") for e in report["errors"]), report["errors"]
+    expected = f"{part}:" if part else "stt: APITimeoutError, retried"
+    assert any(e.startswith(expected) for e in report["errors"]), report["errors"]
+
+
+def reopened_after_the_fault(fakes: FakeProviders) -> bool:
+    """A transcription session opened after the fault struck."""
+    received = fakes.received()
+    struck = [float(e["t"]) for e in received if e["kind"] == "fault.struck"]
+    return bool(struck) and any(
+        e["kind"] == "realtime.session" and e.get("intent") == "transcription"
+        and float(e["t"]) > struck[0]
+        for e in received
+    )  # fmt: skip

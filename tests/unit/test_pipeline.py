@@ -59,7 +59,9 @@ async def test_openai_cascade(vad_model: vad.VAD) -> None:
         tts=TTSStage(voice="nova"),
     )
     session = await build_session(RoomConfig(pipeline=pipeline, language="es"), vad_model)
-    assert isinstance(session.stt, openai.STT)
+    # the plugin, watched for a stream gone quiet
+    assert isinstance(session.stt, stalls.StallWatch) and isinstance(session.stt.inner, openai.STT)
+    assert session.stt.label == session.stt.inner.label
     assert isinstance(session.llm, openai.LLM) and session.llm.model == "gpt-4.1-mini"
     assert isinstance(session.tts, openai.TTS)
     assert session.vad is vad_model
