@@ -195,3 +195,22 @@ async def test_a_scripted_tool_call_and_its_result_relayed(fake: Fake) -> None:
     assert relayed.text == output and loud(relayed.audio)
     [response] = await fake.events("live.tool_response")
     assert response["calls"][0]["name"] == "record_answer"
+
+
+async def test_a_quiet_live_socket_holds_the_turn(fake: Fake) -> None:
+    """The switchboard's ``silent`` fault on a Live session: after setupComplete the socket
+    stays open and says nothing, and livekit-plugins-google waits on it (no reply, no
+    error). Parley does not bound this yet: a room on it is stuck while the provider is
+    quiet (issue 19's note)."""
+    await fake.configure(faults=[{"stage": "realtime", "kind": "silent", "after_events": 1}])
+    model = google.realtime.RealtimeModel(
+        api_key="test", http_options=types.HttpOptions(base_url=fake.base_url)
+    )
+    async with open_session(model) as (session, observed):
+        errors: list[llm.RealtimeModelError] = []
+        session.on("error", errors.append)
+        push_utterance(session, "hello there how are you", INPUT_RATE)
+        await asyncio.sleep(3.0)
+    assert observed.generations.empty() and not errors
+    received = await asyncio.to_thread(fake.fakes.received)
+    assert [e["fault"] for e in received if e["kind"] == "fault.struck"] == ["silent"]
