@@ -186,8 +186,6 @@ class _WatchedRecognition(stt.RecognizeStream):
             inner.end_input()
             heard.end_input()
 
-        armed = asyncio.Event()
-
         async def listen() -> None:
             nonlocal due, answered
             async for ev in heard:
@@ -195,7 +193,6 @@ class _WatchedRecognition(stt.RecognizeStream):
                     answered = False
                 elif ev.type == vad_.VADEventType.END_OF_SPEECH and not answered:
                     due = time.monotonic() + self._watch.stall_s
-                    armed.set()
 
         async def relay() -> None:
             nonlocal due, answered
@@ -206,7 +203,6 @@ class _WatchedRecognition(stt.RecognizeStream):
 
         helpers = [asyncio.create_task(forward()), asyncio.create_task(listen())]
         relaying = asyncio.create_task(relay())
-        rearmed = asyncio.create_task(armed.wait())
         try:
             while not relaying.done():
                 left = None if due is None else due - time.monotonic()
@@ -215,15 +211,10 @@ class _WatchedRecognition(stt.RecognizeStream):
                         f"{self._watch.label} gave no transcript {self._watch.stall_s:g} s "
                         "after the speech ended"
                     )
-                # woken by the answer, the deadline, or the VAD setting a new deadline
-                await asyncio.wait(
-                    {relaying, rearmed}, timeout=left, return_when=asyncio.FIRST_COMPLETED
-                )
-                if rearmed.done():
-                    armed.clear()
-                    rearmed = asyncio.create_task(armed.wait())
+                # the VAD may set a deadline at any time: look again at least every 0.1 s
+                await asyncio.wait({relaying}, timeout=0.1 if left is None else min(left, 0.1))
             relaying.result()
         finally:
-            await utils.aio.cancel_and_wait(relaying, rearmed, *helpers)
+            await utils.aio.cancel_and_wait(relaying, *helpers)
             await inner.aclose()
             await heard.aclose()

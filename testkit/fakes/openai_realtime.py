@@ -76,7 +76,8 @@ def routes(recorder: Recorder) -> list[web.RouteDef]:
         if denied := auth_error(request):
             return denied
         transcription_only = request.query.get("intent") == "transcription"
-        if (fault := recorder.fault(stage_of(transcription_only), ON_CONNECT)) is not None:
+        stage: Stage = "stt" if transcription_only else "realtime"
+        if (fault := recorder.fault(stage, ON_CONNECT)) is not None:
             return await http_answer(request, fault)  # the session is refused
         ws = web.WebSocketResponse(max_msg_size=64 * 1024 * 1024)
         await ws.prepare(request)
@@ -85,11 +86,6 @@ def routes(recorder: Recorder) -> list[web.RouteDef]:
         return ws
 
     return [web.get("/v1/realtime", realtime)]
-
-
-def stage_of(transcription_only: bool) -> Stage:
-    """Which of the switchboard's stages a session's faults come from."""
-    return "stt" if transcription_only else "realtime"
 
 
 @dataclass
@@ -245,7 +241,7 @@ class _Session:
         self.id = new_id("sess")
         self.conversation_id = new_id("conv")
         self.transcription_only = transcription_only
-        self.stage = stage_of(transcription_only)
+        self.stage: Stage = "stt" if transcription_only else "realtime"
         self.config = _default_session(self.id, model, transcription_only)
         self.items: list[_Item] = []
         self.buffer = bytearray()
