@@ -27,7 +27,7 @@ from ..config.models import (
     TurnTaking,
     in_order,
 )
-from . import offline, stalls
+from . import offline, quiet, stalls
 from .adaptive_vad import room_vad
 from .completeness import EotObserver, TranscriptTail
 from .dead_air import DeadAirGuard
@@ -39,11 +39,14 @@ from .turns import listening, tuned, turn_values
 
 def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
     if p.provider == "openai":
-        return openai.realtime.RealtimeModel(
-            model=p.model or "gpt-realtime", voice=p.voice or "marin"
+        return quiet.OpenAIRealtime(
+            offline.segmenter_vad(), model=p.model or "gpt-realtime", voice=p.voice or "marin"
         )
-    return google.realtime.RealtimeModel(
-        **present(model=p.model), voice=p.voice or "Puck", language=config.language
+    return quiet.GeminiRealtime(
+        offline.segmenter_vad(),
+        **present(model=p.model),
+        voice=p.voice or "Puck",
+        language=config.language,
     )
 
 

@@ -11,6 +11,7 @@ from google.genai import types
 from livekit.agents import llm
 from livekit.plugins import google
 
+from agent.pipeline import offline, quiet
 from stack.fakes import FakeProviders
 
 from .realtime import (
@@ -200,8 +201,7 @@ async def test_a_scripted_tool_call_and_its_result_relayed(fake: Fake) -> None:
 async def test_a_quiet_live_socket_holds_the_turn(fake: Fake) -> None:
     """The switchboard's ``silent`` fault on a Live session: after setupComplete the socket
     stays open and says nothing, and livekit-plugins-google waits on it (no reply, no
-    error). Parley does not bound this yet: a room on it is stuck while the provider is
-    quiet (issue 19's note)."""
+    error): what Parley's watch is for (the next test)."""
     await fake.configure(faults=[{"stage": "realtime", "kind": "silent", "after_events": 1}])
     model = google.realtime.RealtimeModel(
         api_key="test", http_options=types.HttpOptions(base_url=fake.base_url)
@@ -214,3 +214,26 @@ async def test_a_quiet_live_socket_holds_the_turn(fake: Fake) -> None:
     assert observed.generations.empty() and not errors
     received = await asyncio.to_thread(fake.fakes.received)
     assert [e["fault"] for e in received if e["kind"] == "fault.struck"] == ["silent"]
+
+
+async def test_parleys_watch_restarts_a_quiet_live_session(fake: Fake) -> None:
+    """The same quiet socket under Parley's watch (``agent/pipeline/quiet.py``): ``stall_s`` +
+    ``PROBE_S`` after the user stops, the session is restarted the way a failed receive is
+    (a recoverable error), and the next turn is answered on the new socket."""
+    await fake.configure(faults=[{"stage": "realtime", "kind": "silent", "after_events": 1}])
+    model = quiet.GeminiRealtime(
+        offline.segmenter_vad(),
+        stall_s=1.0,
+        api_key="test",
+        http_options=types.HttpOptions(base_url=fake.base_url),
+    )
+    errors: list[llm.RealtimeModelError] = []
+    async with open_session(model) as (session, observed):
+        session.on("error", errors.append)
+        push_utterance(session, "hello there how are you", INPUT_RATE)
+        await asyncio.sleep(1.5 + 1.0 + quiet.PROBE_S + 1.5)  # speech ends ~1.5 s in
+        assert observed.generations.empty()
+        push_utterance(session, "are you still there", INPUT_RATE)
+        reply = await collect(await observed.next_generation())
+    assert reply.text == REPLY_TEXT
+    assert errors and all(e.recoverable for e in errors)
