@@ -25,7 +25,6 @@ async def open_session(room: RoomContext) -> AgentSession[None]:
     """The room's pipeline as an AgentSession, watched and recorded; not started yet."""
     with room.options_of("pipeline"):
         session = await build_session(room.config, room.vad)
-    watch(room, session)
     recorder = SessionRecorder(
         session,
         room.room,
@@ -34,6 +33,7 @@ async def open_session(room: RoomContext) -> AgentSession[None]:
         reports_dir=room.settings.data_dir / "reports",
         file_stem=room.file_stem,
     )
+    watch(room, session, recorder.report.errors.append)
 
     async def report_on_shutdown() -> None:  # the session may end without closing first
         recorder.finish()
@@ -42,10 +42,11 @@ async def open_session(room: RoomContext) -> AgentSession[None]:
     return session
 
 
-def watch(room: RoomContext, session: AgentSession[None]) -> None:
+def watch(room: RoomContext, session: AgentSession[None], outage: Callable[[str], None]) -> None:
     """Turns provider failures during the session into ``parley.error`` (those it cannot
     recover from) or ``parley.status`` (those it can); a session that closes for another
-    reason ends the job."""
+    reason ends the job. ``outage`` hears of each provider a fallback stands in for (the
+    session's own errors never name those: the adapter hides them)."""
 
     def on_error(ev: ErrorEvent) -> None:
         if getattr(ev.error, "recoverable", True):
@@ -77,19 +78,23 @@ def watch(room: RoomContext, session: AgentSession[None]) -> None:
         session.stt.wrapped_stt if isinstance(session.stt, stt.StreamAdapter) else session.stt
     )
     if isinstance(stt_stage, stt.FallbackAdapter):
-        stt_stage.on("stt_availability_changed", _availability(room, "stt"))
+        stt_stage.on("stt_availability_changed", _availability(room, "stt", outage))
     if isinstance(session.llm, llm.FallbackAdapter):
-        session.llm.on("llm_availability_changed", _availability(room, "llm"))
+        session.llm.on("llm_availability_changed", _availability(room, "llm", outage))
     if isinstance(session.tts, tts.FallbackAdapter):
-        session.tts.on("tts_availability_changed", _availability(room, "tts"))
+        session.tts.on("tts_availability_changed", _availability(room, "tts", outage))
 
 
-def _availability(room: RoomContext, part: str) -> Callable[[Any], None]:
+def _availability(
+    room: RoomContext, part: str, outage: Callable[[str], None]
+) -> Callable[[Any], None]:
     """A stage's provider that its fallback adapter takes out of (or back into) service:
     the room is told while the stage runs on a fallback."""
 
     def changed(ev: Any) -> None:
         who = f"pipeline.{part}: {getattr(ev, part).label}"
+        if not ev.available:
+            outage(f"{who} unavailable, a fallback serves")
         room.status.told(part, who, None if ev.available else "unavailable, a fallback serves")
 
     return changed

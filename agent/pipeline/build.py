@@ -80,7 +80,11 @@ def stt_stage(
     if len(built) == 1:
         return built[0]
     segmenter = offline.segmenter_vad()
-    adapter = stt.FallbackAdapter(built, vad=segmenter)
+    # No retry of a failed choice, and the stage's cloud bound: a fallback is there to
+    # answer instead (a hung Whisper would otherwise hold two utterances for 10 s each).
+    adapter = stt.FallbackAdapter(
+        built, vad=segmenter, attempt_timeout=stalls.STALL_S, max_retry_per_stt=0
+    )
     if built[0].capabilities.streaming:
         return adapter
     return stt.StreamAdapter(stt=adapter, vad=segmenter)
@@ -112,9 +116,11 @@ def tts_stage(s: TTSStage, language: str, at: str = "pipeline.tts") -> tts.TTS[A
     built = [one(c, where) for c, where in in_order(s, s.fallback, at)]
     if len(built) == 1:
         return built[0]
-    # One quick retry (0.1 s) rides out a blip; livekit-agents' second waits 2 s more while
-    # the user hears nothing, and a fallback is there to answer instead.
-    return tts.FallbackAdapter(built, max_retry_per_tts=1)
+    # One quick retry (0.1 s) rides out a network blip; livekit-agents' second waits 2 s
+    # more while the user hears nothing, and a fallback is there to answer instead. A local
+    # voice has no network to blip: its retry would only wait out a hung engine again.
+    retries = 0 if s.provider == "offline" else 1
+    return tts.FallbackAdapter(built, max_retry_per_tts=retries)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import openai
 from livekit.plugins.openai import tts as openai_tts
 
-from ..config.models import CascadePipeline, LLMChoice, STTChoice, TTSChoice
+from ..config.models import CascadePipeline, LLMStage, STTStage, TTSStage
 
 STALL_S = 5.0
 """Generous for a first token, a transcript or a first audio chunk (≈ 0.1–1 s when well)."""
@@ -27,11 +27,14 @@ CLOUD = APIConnectOptions(timeout=STALL_S)
 
 
 def session_options(p: CascadePipeline) -> SessionConnectOptions:
-    """Cloud stages are bound by ``STALL_S``; offline ones keep livekit-agents' 10 s (a busy
-    CPU, not a stall, is what slows them)."""
+    """Cloud stages, and any stage with a fallback, are bound by ``STALL_S``; offline ones
+    alone keep livekit-agents' 10 s (a busy CPU, not a stall, is what slows them, and
+    nothing else could answer). A hung engine with a fallback would keep the user waiting
+    twice 10 s (its attempt and its retry) for the fallback to speak."""
 
-    def bound(c: STTChoice | LLMChoice | TTSChoice) -> APIConnectOptions:
-        return DEFAULT_API_CONNECT_OPTIONS if c.provider == "offline" else CLOUD
+    def bound(s: STTStage | LLMStage | TTSStage) -> APIConnectOptions:
+        alone = s.provider == "offline" and not s.fallback
+        return DEFAULT_API_CONNECT_OPTIONS if alone else CLOUD
 
     return SessionConnectOptions(
         stt_conn_options=bound(p.stt), llm_conn_options=bound(p.llm), tts_conn_options=bound(p.tts)

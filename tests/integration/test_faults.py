@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,12 @@ from agent.pipeline.stalls import STALL_S
 from agent.protocol import MEETING_TRANSCRIPT
 from agent.rooms import delete_room
 from stack.fakes import FakeProviders
+from stack.hang import hang, hanging_env
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, wait_for
 from stack.recordings import clip
 from stack.rooms import USER, joined_room, room_with
-from stack.worker import WorkerProcess
+from stack.worker import WorkerProcess, start_worker, worker_env
 
 from .rooms import MEASUREMENTS, session_report
 
@@ -133,13 +135,13 @@ async def one_turn_under(
     worker: WorkerProcess,
     recording: Path,
     config: dict[str, Any],
-    fault: dict[str, Any],
+    faults: list[dict[str, Any]],
     prefix: str,
 ) -> tuple[str, float, set[str]]:
-    """One spoken turn in a room of ``config`` while ``fault`` is set: the room's name, the
+    """One spoken turn in a room of ``config`` while ``faults`` are set: the room's name, the
     voice-to-voice delay of the answer, and what ``parley.status`` said once it ended."""
     fakes.reset()
-    fakes.configure(faults=[fault])
+    fakes.configure(faults=faults)
     try:
         async with joined_room(
             server, worker.agent_name, dispatch_metadata=config, prefix=prefix
@@ -164,7 +166,7 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
 ) -> None:
     llm_503 = {"stage": "llm", "kind": "http", "status": 503, "times": 2}
     room, v2v, _ = await one_turn_under(
-        livekit_server, fakes, worker, recording, cascade("assistant"), llm_503, "fault-llm"
+        livekit_server, fakes, worker, recording, cascade("assistant"), [llm_503], "fault-llm"
     )
     MEASUREMENTS.append(f"fault cascade LLM 503 twice: answered, v2v {v2v * 1000:.0f} ms")
     assert len([e for e in fakes.received() if e["kind"] == "fault"]) == 2
@@ -186,7 +188,7 @@ async def test_a_cascade_stage_that_stays_down_hands_over_to_its_fallback(
     config["pipeline"][stage]["fallback"] = [{"provider": "offline"}]
     down = {"stage": stage, "kind": "http", "status": 503, "times": 1000}
     room, v2v, told = await one_turn_under(
-        livekit_server, fakes, worker, recording, config, down, f"fault-{stage}-fallback"
+        livekit_server, fakes, worker, recording, config, [down], f"fault-{stage}-fallback"
     )
     assert told == {stage}, told
     MEASUREMENTS.append(
@@ -196,6 +198,75 @@ async def test_a_cascade_stage_that_stays_down_hands_over_to_its_fallback(
     report = await session_report(worker, room)
     served = [line for line in report["cost"]["lines"] if line["stage"] == stage]
     assert {line["provider"] for line in served} == {"offline"}, report["cost"]
+    assert len(report["turns"]) == 1, report
+
+
+@pytest.fixture(scope="module")
+def hang_flag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hang") / "stages"
+
+
+@pytest.fixture(scope="module")
+def hanging_worker(
+    livekit_server: LiveKitServer, fakes: FakeProviders, log_dir: Path, hang_flag: Path
+) -> Iterator[WorkerProcess]:
+    """A worker whose offline engines hang while ``hang_flag`` names them (``stack.hang``)."""
+    hang(hang_flag)
+    env = worker_env(livekit_server, fakes, **hanging_env(hang_flag))
+    process = start_worker(log_dir, env, agent_name="parley-hanging")
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("stage", ["stt", "llm", "tts"])
+async def test_a_hung_offline_engine_hands_over_to_its_fallback(
+    livekit_server: LiveKitServer,
+    fakes: FakeProviders,
+    hanging_worker: WorkerProcess,
+    hang_flag: Path,
+    recording: Path,
+    stage: str,
+) -> None:
+    """The offline ``stage``'s engine hangs (Whisper, the language model or espeak-ng never
+    returns); the room config names OpenAI's as its fallback: the engine's call times out
+    after 5 s, the fallback answers, ``parley.status`` names the stage, and the report lists
+    the outage and prices the fallback. A hung Whisper's utterance is lost with its stream
+    (livekit-agents' adapter hands the fallback the audio from then on): the user is
+    answered the next time they speak."""
+    stages: dict[str, dict[str, Any]] = {s: {"provider": "offline"} for s in ("stt", "llm", "tts")}
+    stages[stage]["fallback"] = [{"provider": "openai"}]
+    config = {"mode": "assistant", "pipeline": {"kind": "cascade", **stages}}
+    fakes.reset()
+    seen: set[str] = set()
+    try:
+        async with joined_room(
+            livekit_server, hanging_worker.agent_name, dispatch_metadata=config, prefix="hung"
+        ) as user:
+            room = user.room.name
+            await user.wait_for_agent_state("listening")
+            watching = watch_status(user, seen)
+            hang(hang_flag, stage)
+            hung_at = time.monotonic()
+            await user.speak(recording)
+            if stage == "stt":
+                await wait_for(lambda: "stt" in seen, "parley.status to name the stt", timeout=20)
+                await user.speak(recording)
+            v2v = await user.wait_for_agent_sound(timeout=30)
+            answered_s = time.monotonic() - hung_at
+            await user.wait_for_agent_quiet(after=user.speech_end or 0.0)
+            watching.cancel()
+            await user.leave()
+    finally:
+        hang(hang_flag)
+    assert seen == {stage}, seen
+    MEASUREMENTS.append(
+        f"fault offline {stage.upper()} hung, OpenAI fallback: answered, v2v {v2v * 1000:.0f} ms"
+        f" ({answered_s:.1f} s after the hang began)"
+    )
+    report = await session_report(hanging_worker, room)
+    served = [line for line in report["cost"]["lines"] if line["stage"] == stage]
+    assert "openai" in {line["provider"] for line in served}, report["cost"]
+    assert any("unavailable, a fallback serves" in e for e in report["errors"]), report
     assert len(report["turns"]) == 1, report
 
 
@@ -259,7 +330,7 @@ async def test_a_cascade_stage_that_stalls_is_cut_off_and_the_answer_comes(
         worker,
         recording,
         cascade("assistant"),
-        stall,
+        [stall],
         f"fault-{stage}-stall",
     )
     MEASUREMENTS.append(
