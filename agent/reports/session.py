@@ -172,7 +172,9 @@ class SessionRecorder:
 
     def _on_error(self, ev: ErrorEvent) -> None:
         kind = type(ev.error).__name__
-        self.report.errors.append(kind)
+        # livekit-agents wraps what failed (LLMError around a timeout or a 503): name both
+        cause = getattr(ev.error, "error", None)
+        self.report.errors.append(f"{kind}: {type(cause).__name__}" if cause else kind)
         prom.ERRORS.labels(**self._labels, kind=kind).inc()
 
     def _on_close(self, _: CloseEvent) -> None:
