@@ -32,6 +32,7 @@ def quiet_ends_s(samples: np.ndarray, rate: int) -> tuple[float, float]:
 
 
 TRANSCRIPTION_TOPIC = "lk.transcription"
+AGENT_STATE = "lk.agent.state"
 
 
 async def wait_for(predicate: Callable[..., object], what: str, timeout: float = 45.0) -> None:
@@ -70,6 +71,8 @@ class Participant:
     """Names of the agent's audio tracks we are subscribed to now."""
     sound_by_track: dict[str, list[float]] = field(default_factory=dict)
     """Agent track name → arrival times of its non-silent frames."""
+    agent_states: list[tuple[float, str]] = field(default_factory=list)
+    """Each ``lk.agent.state`` the agent set (arrival time, state), in order."""
     texts: dict[str, list[Transcript]] = field(default_factory=dict)
     """Topic → text streams received on it, for topics asked with ``watch``."""
     speech_start: float | None = None
@@ -92,6 +95,7 @@ class Participant:
         of them on this machine does not spend its CPU decoding everyone's audio."""
         self.room.on("track_subscribed", self._on_track)
         self.room.on("track_unsubscribed", lambda track, *_: self.heard_tracks.discard(track.name))
+        self.room.on("participant_attributes_changed", self._on_attributes)
         self.texts[TRANSCRIPTION_TOPIC] = self.transcripts
         self.watch(TRANSCRIPTION_TOPIC)
         await self.room.connect(url, jwt, rtc.RoomOptions(auto_subscribe=auto_subscribe))
@@ -115,6 +119,10 @@ class Participant:
             self.agent_frames.append((at, samples))
             if rms_dbfs(samples) > SILENCE_DBFS:
                 sounds.append(at)
+
+    def _on_attributes(self, changed: dict[str, str], who: rtc.Participant) -> None:
+        if AGENT_STATE in changed and isinstance(who, rtc.RemoteParticipant) and is_agent(who):
+            self.agent_states.append((time.monotonic(), changed[AGENT_STATE]))
 
     def heard(self, at: float, samples: np.ndarray) -> tuple[float, np.ndarray]:
         """What reaches our ear of a frame the agent sent, and when (a phone line delays
@@ -165,7 +173,7 @@ class Participant:
 
     async def wait_for_agent_state(self, state: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while await self.wait_for_agent_attribute("lk.agent.state", timeout) != state:
+        while await self.wait_for_agent_attribute(AGENT_STATE, timeout) != state:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"agent never reached state {state!r}")
             await asyncio.sleep(0.05)

@@ -87,7 +87,9 @@ class Exchange:
     user_transcript: str
     """The user's final transcripts of this turn, as the agent published them."""
     agent_audio: np.ndarray
-    """What the agent said, int16 at ``participant.SAMPLE_RATE``."""
+    """The answer as the user heard it, int16 at ``participant.SAMPLE_RATE``: from the
+    agent's last start of speech before the answer's end (without the tail of a reply the
+    user's last word cut off)."""
     timing: dict[str, float]
     """The agent's own ``parley.turn`` report for this turn ({} if it sent none)."""
 
@@ -125,9 +127,19 @@ async def converse(
     return Exchange(
         v2v_s=v2v,
         user_transcript=" ".join(t.text for t in _finals(user)[before:]),
-        agent_audio=user.agent_audio_after(spoke_at),
+        agent_audio=user.agent_audio_after(max(spoke_at, _answer_began(user))),
         timing=json.loads(timing) if timing else {},
     )
+
+
+ATTRIBUTE_LEAD_S = 0.3
+"""How much earlier than its ``speaking`` attribute an answer's first audio may arrive: they
+travel apart (data channel, audio track)."""
+
+
+def _answer_began(user: Participant) -> float:
+    began = [at for at, state in user.agent_states if state == "speaking"]
+    return began[-1] - ATTRIBUTE_LEAD_S if began else 0.0
 
 
 async def _completed_turn(user: Participant, last: str | None, timeout: float) -> str:
