@@ -16,6 +16,7 @@ from livekit import rtc
 from livekit.agents import utils
 from livekit.plugins.participants import is_agent
 
+from agent.protocol import AGENT_STATE
 from fakes.audio import read_wav, resample, rms_dbfs, voiced_span
 
 SAMPLE_RATE = 48000
@@ -32,7 +33,6 @@ def quiet_ends_s(samples: np.ndarray, rate: int) -> tuple[float, float]:
 
 
 TRANSCRIPTION_TOPIC = "lk.transcription"
-AGENT_STATE = "lk.agent.state"
 
 
 async def wait_for(predicate: Callable[..., object], what: str, timeout: float = 45.0) -> None:
