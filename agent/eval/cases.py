@@ -1,9 +1,11 @@
 """Turn-taking cases: ``NAME.wav`` beside ``NAME.json`` with the labelled pauses.
 
-``{"gaps": [{"start": s, "end": s, "kind": "mid" | "end"}], "lang": "en", "text": "...",
-"noise": "clean"}``: a ``mid`` gap is a pause inside the user's turn (taking the turn there is
-a false cut-in); an ``end`` gap follows the turn's last word. A case that cannot be read or
-whose labels do not hold together is reported with its file name; the others still run.
+``{"gaps": [{"start": s, "end": s, "kind": "mid" | "end", "after": "words" | "sentence"}],
+"lang": "en", "text": "...", "noise": "clean"}``: a ``mid`` gap is a pause inside the user's
+turn (taking the turn there is a false cut-in; ``after``, optional, says whether it follows
+words inside a sentence or a whole sentence); an ``end`` gap follows the turn's last word. A
+case that cannot be read or whose labels do not hold together is reported with its file name;
+the others still run.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+After = Literal["words", "sentence"]
+
 
 class Gap(BaseModel):
     start: float = Field(ge=0)
     end: float = Field(ge=0)
     kind: Literal["mid", "end"]
+    after: After | None = None
+    """For a ``mid`` gap, what the speaker stopped after: words inside a sentence ("you
+    have …"), or a whole sentence with more to come. The eval reports the two apart: after a
+    whole sentence, said with a sentence's final fall, only the pause's length tells a
+    listener that the turn goes on."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Gap:

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from ..config.defaults import OFFLINE_CASCADE
 from ..config.models import TURN_PRESETS, RoomConfig, TurnTaking
 from ..pipeline.build import build_session, listen_through
-from .cases import Case, CaseError
+from .cases import After, Case, CaseError
 
 MISS_AFTER_S = 3.0
 FRAME_S = 0.02
@@ -48,6 +48,8 @@ class CutIn(BaseModel):
     """Into the pause."""
     probability: float | None
     """The end-of-turn probability the session was handed last before it decided."""
+    after: After | None = None
+    """What the pause followed, where the case says (words inside a sentence, or one whole)."""
 
 
 class CaseResult(BaseModel):
@@ -59,6 +61,8 @@ class CaseResult(BaseModel):
     predictions: list[tuple[float, float]] = []
     """(time, probability) of each end-of-turn prediction."""
     mids: int
+    mids_after: list[After | None] = []
+    """Each ``mid`` gap's ``after`` label, in order."""
     cut_ins: int
     cuts: list[CutIn] = []
     delay_s: float | None
@@ -68,6 +72,10 @@ class CaseResult(BaseModel):
 class Breakdown(BaseModel):
     cases: int
     false_cut_in_rate: float | None
+    cut_in_rate_after_words: float | None = None
+    """Over the pauses inside a sentence only (labelled ``after: words``)."""
+    cut_in_rate_after_sentence: float | None = None
+    """Over the pauses between two whole sentences only."""
     delay_p50_s: float | None
     delay_p90_s: float | None
     missed: int
@@ -188,6 +196,7 @@ def score(
                     pause=before[-1],
                     at_s=round(t - mids[before[-1]].start, 3),
                     probability=last[-1] if last else None,
+                    after=mids[before[-1]].after,
                 )
     answer = next((t - end.start for t in decisions if end.start <= t), None)
     missed = answer is None or answer > MISS_AFTER_S
@@ -199,11 +208,17 @@ def score(
         decisions_s=[round(t, 3) for t in decisions],
         predictions=predictions,
         mids=len(mids),
+        mids_after=[g.after for g in mids],
         cut_ins=len(cuts),
         cuts=list(cuts.values()),
         delay_s=None if missed else answer,
         missed=missed,
     )
+
+
+def _rate_after(rs: list[CaseResult], after: After) -> float | None:
+    pauses = sum(r.mids_after.count(after) for r in rs)
+    return sum(c.after == after for r in rs for c in r.cuts) / pauses if pauses else None
 
 
 def breakdown(results: Iterable[CaseResult]) -> Breakdown:
@@ -213,6 +228,8 @@ def breakdown(results: Iterable[CaseResult]) -> Breakdown:
     return Breakdown(
         cases=len(rs),
         false_cut_in_rate=sum(r.cut_ins for r in rs) / mids if mids else None,
+        cut_in_rate_after_words=_rate_after(rs, "words"),
+        cut_in_rate_after_sentence=_rate_after(rs, "sentence"),
         delay_p50_s=statistics.median(delays) if delays else None,
         delay_p90_s=percentile(delays, 0.9),
         missed=sum(r.missed for r in rs),
@@ -273,7 +290,10 @@ async def evaluate(
 def print_report(report: Report) -> None:
     for e in report.errors:
         print(f"  skipped {e.file}: {e.reason}")
-    print(f"\n{'group':18s} {'cases':>5s} {'cut-ins':>8s} {'p50':>6s} {'p90':>6s} {'missed':>6s}")
+    print(
+        f"\n{'group':18s} {'cases':>5s} {'cut-ins':>8s} {'in-sent':>8s} {'betw':>5s} "
+        f"{'p50':>6s} {'p90':>6s} {'missed':>6s}"
+    )
     for p in report.presets:
         print(p.preset)
         rows = (
@@ -283,10 +303,20 @@ def print_report(report: Report) -> None:
             + [(f"voice {k}", v) for k, v in p.by_voice.items() if k]
         )
         for name, b in rows:
-            cut = f"{b.false_cut_in_rate:.0%}" if b.false_cut_in_rate is not None else "-"
+            cut, words, between = (
+                f"{r:.0%}" if r is not None else "-"
+                for r in (
+                    b.false_cut_in_rate,
+                    b.cut_in_rate_after_words,
+                    b.cut_in_rate_after_sentence,
+                )
+            )
             p50 = f"{b.delay_p50_s:.2f}" if b.delay_p50_s is not None else "-"
             p90 = f"{b.delay_p90_s:.2f}" if b.delay_p90_s is not None else "-"
-            print(f"{name:18s} {b.cases:5d} {cut:>8s} {p50:>6s} {p90:>6s} {b.missed:6d}")
+            print(
+                f"{name:18s} {b.cases:5d} {cut:>8s} {words:>8s} {between:>5s} "
+                f"{p50:>6s} {p90:>6s} {b.missed:6d}"
+            )
 
 
 def variant(text: str) -> TurnTaking:

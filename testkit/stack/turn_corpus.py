@@ -11,7 +11,8 @@ one (Italian, Russian), its own music tracks and its own babble talkers. Tune pr
 
 Each case is one user turn made of recorded fragments ("You have … five new messages",
 "Usted tiene … cinco nuevos mensajes"), with one or two pauses of 0.3–1.8 s where the speaker
-stops mid-sentence (``mid`` gaps), then 3 s of quiet after the last word (the ``end`` gap).
+stops, inside a sentence or between two (``mid`` gaps, labelled ``after`` "words" or
+"sentence"), then 3 s of quiet after the last word (the ``end`` gap).
 Each turn comes in two of seven conditions, in rotation: clean; hold music at 10 and at 3 dB
 SNR; six-talker babble at 10 dB; a TV-like bed (one talker over music) at 10 dB; a phone line
 (300–3400 Hz, 8 kHz, μ-law); the same line losing 5 % of its 20 ms packets. The background
@@ -72,25 +73,28 @@ VOICES: dict[Part, tuple[Voice, ...]] = {
         Voice("ivr-ru", "ru", "ru_RU_f_IvrvoiceRU"),
     ),
 }
-# "|" is where the speaker pauses; the words before it are mostly plainly unfinished.
+# "|" is where the speaker pauses inside a sentence ("you have | five new messages"), "/"
+# where they pause after a whole one with more to say (each prompt was recorded as its own
+# sentence: there it ends with a sentence's final fall, and only the pause's length tells).
+PAUSE_AFTER = {"|": "words", "/": "sentence"}
 TURNS: dict[Part, tuple[tuple[str, ...], ...]] = {
     "tune": (
         ("vm-youhave", "|", "digits/5", "vm-INBOX", "vm-messages"),
-        ("vm-enter-num-to-call", "|", "digits/5", "digits/2"),
-        ("conf-onlyperson", "|", "conf-placeintoconf"),
+        ("vm-enter-num-to-call", "/", "digits/5", "digits/2"),
+        ("conf-onlyperson", "/", "conf-placeintoconf"),
         ("vm-youhave", "digits/2", "|", "vm-messages"),
-        ("agent-newlocation", "|", "conf-getpin"),
+        ("agent-newlocation", "/", "conf-getpin"),
         ("queue-thereare", "|", "digits/3", "|", "queue-callswaiting"),
         ("vm-theperson", "|", "digits/5", "digits/7", "|", "vm-isunavail"),
     ),
     "check": (
         ("vm-youhave", "digits/3", "vm-Old", "|", "vm-messages"),
-        ("vm-tocallnum", "|", "digits/1", "digits/7"),
-        ("queue-youarenext", "|", "vm-press", "digits/1"),
-        ("vm-forwardoptions", "|", "vm-star-cancel"),
+        ("vm-tocallnum", "/", "digits/1", "digits/7"),
+        ("queue-youarenext", "/", "vm-press", "digits/1"),
+        ("vm-forwardoptions", "/", "vm-star-cancel"),
         ("vm-savedto", "|", "vm-INBOX"),
         ("vm-for", "vm-INBOX", "vm-messages", "|", "vm-press", "|", "digits/2"),
-        ("privacy-unident", "|", "vm-pls-try-again"),
+        ("privacy-unident", "/", "vm-pls-try-again"),
     ),
 }
 TALKERS: dict[Part, tuple[str, ...]] = {
@@ -175,16 +179,16 @@ def build_case(
     part: Part, voice: Voice, turn: tuple[str, ...], pause_s: float, noise: str, seed: int
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
     pieces: list[np.ndarray] = [np.zeros(int(LEAD_S * RATE), dtype=np.int16)]
-    mids: list[tuple[int, int]] = []
+    mids: list[tuple[int, int, str]] = []
     t = len(pieces[0])
     for k, name in enumerate(turn):
-        if name == "|":
+        if name in PAUSE_AFTER:
             pause = int(pause_s * (1 + 0.3 * len(mids)) * RATE)  # a second pause runs longer
-            mids.append((t, t + pause))
+            mids.append((t, t + pause, PAUSE_AFTER[name]))
             pieces.append(np.zeros(pause, dtype=np.int16))
             t += pause
         else:
-            if k and turn[k - 1] != "|":  # between words
+            if k and turn[k - 1] not in PAUSE_AFTER:  # between words
                 pieces.append(np.zeros(int(0.08 * RATE), dtype=np.int16))
                 t += int(0.08 * RATE)
             frag = _fragment(name, voice.folder)
@@ -195,7 +199,7 @@ def build_case(
     def gap(start: int, end: int, kind: str) -> dict[str, Any]:
         return {"start": round(start / RATE, 3), "end": round(end / RATE, 3), "kind": kind}
 
-    gaps = [gap(a, b, "mid") for a, b in mids]
+    gaps = [{**gap(a, b, "mid"), "after": after} for a, b, after in mids]
     gaps.append(gap(t, len(voice_pcm), "end"))
     audio, rate = voice_pcm, RATE
     kind, _, level = noise.partition("-")
@@ -205,7 +209,7 @@ def build_case(
         audio, rate = phone_band(voice_pcm, RATE), 8000
         if level == "loss":
             audio = _lossy(audio, seed)
-    words = [known_text(n, voice.lang).strip(" .,") for n in turn if n != "|"]
+    words = [known_text(n, voice.lang).strip(" .,") for n in turn if n not in PAUSE_AFTER]
     labels = {
         "gaps": gaps,
         "lang": voice.lang,

@@ -153,6 +153,11 @@ def test_a_corpus_case_is_labelled_where_its_pauses_are() -> None:
     assert rate == 8000 and labels["lang"] == "ru" and labels["voice"] == "ivr-ru"
     gaps = labels["gaps"]
     assert [g["kind"] for g in gaps] == ["mid", "mid", "end"]
+    assert [g.get("after") for g in gaps] == ["words", "words", None]  # "for new messages | …"
+    sentence = turn_corpus.build_case(
+        "check", voice, turn_corpus.TURNS["check"][6], 0.6, "clean", 0
+    )
+    assert sentence[2]["gaps"][0]["after"] == "sentence"  # "… unidentified calls / please …"
     assert gaps[0]["end"] - gaps[0]["start"] == pytest.approx(0.6, abs=0.01)
     assert gaps[1]["end"] - gaps[1]["start"] == pytest.approx(0.78, abs=0.01)
     assert gaps[-1]["end"] == pytest.approx(len(audio) / rate, abs=0.01)

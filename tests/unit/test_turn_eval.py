@@ -70,6 +70,27 @@ def test_scoring(
     assert summary.false_cut_in_rate == cut_ins / 1
 
 
+def test_cut_ins_are_counted_apart_by_what_the_pause_followed(tmp_path: Path) -> None:
+    words = {"start": 1.0, "end": 1.8, "kind": "mid", "after": "words"}
+    sentence = {"start": 2.0, "end": 2.8, "kind": "mid", "after": "sentence"}
+    labels = {**GOOD, "gaps": [words, sentence, END]}
+    write_case(tmp_path, "two", labels)
+    cases, _ = load_cases(tmp_path)
+    cut_between = score(cases[0], [2.5, 3.4])  # took the turn after the whole sentence only
+    assert [c.after for c in cut_between.cuts] == ["sentence"]
+    both = breakdown([cut_between, score(cases[0], [3.4])])
+    assert both.false_cut_in_rate == 1 / 4
+    assert (both.cut_in_rate_after_words, both.cut_in_rate_after_sentence) == (0, 1 / 2)
+    unlabelled = breakdown([score(load_cases(_good(tmp_path))[0][0], [1.5, 3.4])])
+    assert unlabelled.false_cut_in_rate == 1 and unlabelled.cut_in_rate_after_words is None
+
+
+def _good(tmp_path: Path) -> Path:
+    (tmp_path / "good").mkdir()
+    write_case(tmp_path / "good", "good", GOOD)
+    return tmp_path / "good"
+
+
 def test_presets_are_overridden_field_by_field() -> None:
     t = TurnTaking.model_validate({"preset": "meeting", "endpointing": {"max_delay": 6.0}})
     endpointing, interruption = turn_values(t)
@@ -82,7 +103,9 @@ def test_a_cut_in_names_its_pause_and_the_probability_that_let_it(tmp_path: Path
     write_case(tmp_path, "good", GOOD)
     cases, _ = load_cases(tmp_path)
     r = score(cases[0], [1.5, 3.6], [(1.2, 0.9), (1.45, 0.62), (3.3, 0.8)])
-    assert [c.model_dump() for c in r.cuts] == [{"pause": 0, "at_s": 0.5, "probability": 0.62}]
+    assert [c.model_dump() for c in r.cuts] == [
+        {"pause": 0, "at_s": 0.5, "probability": 0.62, "after": None}
+    ]
     assert r.predictions[0] == (1.2, 0.9)
 
 
