@@ -34,6 +34,12 @@ from agent.pipeline.completeness import (
         ("", "en", False),
         ("Por favor introduzca su", "es", True),
         ("Nadie está disponible.", "es-MX", False),
+        ("Pour un nouveau message, appuyez sur", "fr", True),
+        ("Vous avez cinq messages.", "fr-CA", False),
+        ("Per ascoltare i messaggi premere", "it", True),
+        ("Hai tre messaggi.", "it", False),
+        ("У вас", "ru", True),
+        ("Спасибо.", "ru", False),
         ("Bom dia", "pt", False),  # no list for the language: never holds
     ],
 )
