@@ -4,13 +4,16 @@
 
 Starts livekit-server, the fake providers, Parley's worker and a bare livekit-agents worker
 (``bench.bare_agent``) side by side. For each provider time-to-first-byte (the OpenAI
-Realtime fake waits that long before its first audio), a Parley room and a bare room, both on
-OpenAI Realtime, each take ``--turns`` turns, alternating. The client measures voice to voice:
-the end of its published speech → the first non-silent agent audio frame it receives.
-Overhead = v2v − provider TTFB − the provider's end-of-turn delay (the fake's turn-detection
-silence, which it records). Prints p50/p95 for both agents and their ratio; writes JSON.
-Targets: Parley's overhead p50 ≤ 60 ms and p95 ≤ 120 ms; ratio ≤ 1.05; v2v p50 ≤ 800 ms
-with 500 ms TTFB.
+Realtime fake waits that long before its first audio), three rooms on OpenAI Realtime take
+``--turns`` turns each, alternating: Parley with the provider's turn detection (``parley``),
+Parley ending turns itself (``local``: ``turn_taking.detection: local``, the
+``conversation`` preset) and the bare agent. The client measures voice to voice: the end of
+its published speech → the first non-silent agent audio frame it receives. The rest is
+v2v − provider TTFB − the end-of-turn decision: the fake's turn-detection silence (which it
+records) for the provider's detection; for the local one, the worker's end of speech → its
+first audio frame less the model's TTFB (its ``parley.turn`` report). Prints p50/p95 for
+each agent and the ratios to the bare agent; writes JSON. Targets (issue 20): local v2v p50
+≤ 800 ms and ≤ 0.8 × the bare agent's with 500 ms TTFB; the rest p50 ≤ 100 ms.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -34,23 +39,27 @@ from stack.worker import start_worker, worker_env
 
 from .offline_v2v import percentiles
 
-REALTIME = {"pipeline": {"kind": "realtime", "provider": "openai"}}
+REALTIME: dict[str, Any] = {"pipeline": {"kind": "realtime", "provider": "openai"}}
+LOCAL: dict[str, Any] = REALTIME | {"turn_taking": {"preset": "conversation", "detection": "local"}}
+ROOMS: dict[str, dict[str, Any] | None] = {"parley": REALTIME, "local": LOCAL, "bare": None}
+"""Agent → its room config (None: the bare agent, which reads none and reports nothing)."""
 
 
 class AgentLatency(BaseModel):
     v2v_s: list[float]
-    overhead_s: list[float]
-    v2v: dict[str, float]
-    overhead: dict[str, float]
+    rest_s: list[float]
+    """v2v − provider TTFB − the end-of-turn decision, per turn."""
+    v2v: dict[str, float | None]
+    rest: dict[str, float | None]
 
 
 class Level(BaseModel):
     ttfb_ms: int
     eot_ms: int
-    parley: AgentLatency
-    bare: AgentLatency
-    ratio_p50: float
-    """Parley's v2v p50 over the bare agent's."""
+    """The provider's end-of-turn silence."""
+    agents: dict[str, AgentLatency]
+    ratio_p50: dict[str, float]
+    """Each Parley room's v2v p50 over the bare agent's."""
 
 
 def _silence_ms(fakes: FakeProviders) -> int:
@@ -58,49 +67,59 @@ def _silence_ms(fakes: FakeProviders) -> int:
     return int(stops[-1]["silence_ms"]) if stops else 0
 
 
-def _latency(v2v: list[float], provider_s: float) -> AgentLatency:
-    overhead = [v - provider_s for v in v2v]
-    return AgentLatency(
-        v2v_s=v2v, overhead_s=overhead, v2v=percentiles(v2v), overhead=percentiles(overhead)
-    )
+def _latency(v2v: list[float], decided: list[float]) -> AgentLatency:
+    rest = [v - d for v, d in zip(v2v, decided, strict=True)]
+    return AgentLatency(v2v_s=v2v, rest_s=rest, v2v=percentiles(v2v), rest=percentiles(rest))
 
 
 async def measure_level(
     server: LiveKitServer, fakes: FakeProviders, names: dict[str, str], ttfb_ms: int, turns: int
 ) -> Level:
     fakes.configure(ttfb_ms=ttfb_ms)
-    v2v: dict[str, list[float]] = {"parley": [], "bare": []}
+    v2v: dict[str, list[float]] = {who: [] for who in ROOMS}
+    local_eot: list[float] = []
     async with AsyncExitStack() as rooms:
         users: dict[str, Participant] = {}
-        for who, agent_name in names.items():
-            meta = REALTIME if who == "parley" else ""
+        for who, config in ROOMS.items():
             users[who] = await rooms.enter_async_context(
-                joined_room(server, agent_name, dispatch_metadata=meta, prefix=f"lat-{who}")
+                joined_room(server, names[who], dispatch_metadata=config or "", prefix=f"lat-{who}")
             )
         for i in range(turns):
-            for who, user in users.items():  # alternate, so both see the same machine load
-                exchange = await converse(user, clip(CLIPS[i % len(CLIPS)]), reports=False)
+            for who, user in users.items():  # alternate, so all see the same machine load
+                reports = ROOMS[who] is not None
+                exchange = await converse(user, clip(CLIPS[i % len(CLIPS)]), reports=reports)
                 v2v[who].append(exchange.v2v_s)
+                if who == "local":
+                    # livekit-agents gives a realtime turn no end_of_turn_delay: the worker's
+                    # end of speech → its first audio frame, less the model's own wait
+                    timing = exchange.timing
+                    local_eot.append(timing["e2e_latency"] - timing["model_ttfb"])
                 print(f"  ttfb {ttfb_ms:3d} ms turn {i + 1:2d} {who:6s} v2v {exchange.v2v_s:.3f} s")
     eot_ms = _silence_ms(fakes)
     provider_s = (ttfb_ms + eot_ms) / 1000
-    parley, bare = _latency(v2v["parley"], provider_s), _latency(v2v["bare"], provider_s)
+    agents = {
+        who: _latency(
+            times,
+            [ttfb_ms / 1000 + d for d in local_eot] if who == "local" else [provider_s] * turns,
+        )
+        for who, times in v2v.items()
+    }
+    bare_p50 = statistics.median(v2v["bare"])
     return Level(
         ttfb_ms=ttfb_ms,
         eot_ms=eot_ms,
-        parley=parley,
-        bare=bare,
-        ratio_p50=parley.v2v["p50"] / bare.v2v["p50"],
+        agents=agents,
+        ratio_p50={who: statistics.median(v2v[who]) / bare_p50 for who in ("parley", "local")},
     )
 
 
 async def measure(ttfbs: list[int], turns: int, log_dir: Path) -> list[Level]:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes = start_fakes(log_dir)
-    env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="1")
+    env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="2")
     parley = start_worker(log_dir, env, agent_name="parley-bench-lat")
     bare = start_worker(log_dir, env, agent_name="bare-bench-lat", module="bench.bare_agent")
-    names = {"parley": parley.agent_name, "bare": bare.agent_name}
+    names = {"parley": parley.agent_name, "local": parley.agent_name, "bare": bare.agent_name}
     try:
         return [await measure_level(server, fakes, names, t, turns) for t in ttfbs]
     finally:
@@ -108,6 +127,10 @@ async def measure(ttfbs: list[int], turns: int, log_dir: Path) -> list[Level]:
         bare.stop()
         fakes.stop()
         server.stop()
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
 def main() -> None:
@@ -119,15 +142,16 @@ def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     levels = asyncio.run(measure(args.ttfb_ms, args.turns, log_dir))
     print(f"\n{'ttfb':>5s} {'eot':>4s} {'agent':6s} {'v2v p50':>8s} {'p95':>6s} "
-          f"{'overhead p50':>12s} {'p95':>6s}  (ms)")  # fmt: skip
+          f"{'rest p50':>9s} {'p95':>6s}  (ms)")  # fmt: skip
     for lv in levels:
-        for who, lat in (("parley", lv.parley), ("bare", lv.bare)):
+        for who, lat in lv.agents.items():
+            v2v, rest = lat.v2v, lat.rest
             print(
-                f"{lv.ttfb_ms:5d} {lv.eot_ms:4d} {who:6s} {lat.v2v['p50'] * 1000:8.0f} "
-                f"{lat.v2v['p95'] * 1000:6.0f} {lat.overhead['p50'] * 1000:12.0f} "
-                f"{lat.overhead['p95'] * 1000:6.0f}"
+                f"{lv.ttfb_ms:5d} {lv.eot_ms:4d} {who:6s} {_ms(v2v['p50']):>8s} "
+                f"{_ms(v2v['p95']):>6s} {_ms(rest['p50']):>9s} {_ms(rest['p95']):>6s}"
             )
-        print(f"      ratio Parley / bare (v2v p50): {lv.ratio_p50:.3f}")
+        ratios = ", ".join(f"{who} {r:.3f}" for who, r in lv.ratio_p50.items())
+        print(f"      v2v p50 over the bare agent's: {ratios}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([lv.model_dump() for lv in levels], indent=2))
     print(f"JSON: {args.json}   logs: {log_dir}")

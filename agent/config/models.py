@@ -196,10 +196,12 @@ class Interruption(_Strict):
 TurnPreset = Literal["livekit-default", "conversation", "telephony", "meeting", "intake"]
 TURN_PRESETS: tuple[TurnPreset, ...] = get_args(TurnPreset)
 EndOfTurnModel = Literal["livekit", "smart-turn", "both"]
+Detection = Literal["provider", "local"]
 
 
 class TurnTaking(_Strict):
-    """Local turn handling (cascade). Realtime providers detect turns on their side."""
+    """Turn handling: a cascade's always runs in the worker; a realtime pipeline's runs in
+    the worker or on the provider's side (``detection``)."""
 
     preset: TurnPreset = Field(
         default="livekit-default",
@@ -226,6 +228,14 @@ class TurnTaking(_Strict):
         description="Once the room has a noise floor, sound well below the user's own level "
         "(a TV, other talkers, music) reaches the VAD and the STT's segmenter as silence, so "
         "the end of the user's speech is heard; unset: the preset's.",
+    )
+    detection: Detection | None = Field(
+        default=None,
+        description="Realtime pipelines: who decides that the user's turn has ended. "
+        "`provider`: the provider's own turn detection; `local`: the worker's VAD and "
+        "end-of-turn model, with the preset's endpointing, then the worker commits the audio "
+        "and asks for the answer (the provider's detection is turned off). A cascade always "
+        "decides locally; unset: the preset's.",
     )
     dead_air: float | None = Field(
         default=None,

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from google.genai import types as genai_types
 from livekit.agents import AgentSession, llm, stt, tts, vad
 from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import google, openai
@@ -37,14 +38,23 @@ from .options import present
 from .turns import listening, tuned, turn_values
 
 
-def realtime_model(p: RealtimePipeline, config: RoomConfig) -> llm.RealtimeModel:
+def realtime_model(
+    p: RealtimePipeline, config: RoomConfig, local_turns: bool = False
+) -> llm.RealtimeModel:
+    """``local_turns``: the session's own VAD and end-of-turn model end the user's turns.
+    OpenAI's plugin turns its server VAD off itself once the session has a turn detector;
+    Gemini's must be built with automatic activity detection off (the plugin then sends
+    ``activityStart`` / ``activityEnd`` on the session's word)."""
     if p.provider == "openai":
         return quiet.OpenAIRealtime(
             offline.segmenter_vad(), model=p.model or "gpt-realtime", voice=p.voice or "marin"
         )
+    manual = genai_types.RealtimeInputConfig(
+        automatic_activity_detection=genai_types.AutomaticActivityDetection(disabled=True)
+    )
     return quiet.GeminiRealtime(
         offline.segmenter_vad(),
-        **present(model=p.model),
+        **present(model=p.model, realtime_input_config=manual if local_turns else None),
         voice=p.voice or "Puck",
         language=config.language,
     )
@@ -170,17 +180,24 @@ async def build_session(
     """An AgentSession wired to the room's pipeline; nothing is connected yet (then
     :func:`listen_through` once it has started)."""
     p = config.pipeline
+    t = config.turn_taking
+    listen = listening(t)
     if isinstance(p, RealtimePipeline):
-        # The provider detects turns server-side; a local VAD would only add CPU per room.
+        if listen.detection == "provider":
+            # The provider detects turns server-side; a local VAD would only add CPU per room.
+            return AgentSession(
+                llm=realtime_model(p, config),
+                vad=None,
+                turn_handling={"turn_detection": "realtime_llm"},
+            )
+        # The user's words arrive only once the turn is committed: no transcript to check.
         return AgentSession(
-            llm=realtime_model(p, config),
-            vad=None,
-            turn_handling={"turn_detection": "realtime_llm"},
+            llm=realtime_model(p, config, local_turns=True),
+            vad=room_vad(vad_model, listen.adaptive_vad, listen.vad_silence),
+            turn_handling=turn_handling(t, config.language, local_eot=True, observe=observe),
         )
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
-    t = config.turn_taking
-    listen = listening(t)
     stages = await asyncio.to_thread(cascade_stages, p, config.language, listen.adaptive_vad)
     tail = TranscriptTail(config.language) if tuned(t) else None
     session: AgentSession[None] = AgentSession(

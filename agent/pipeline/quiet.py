@@ -190,6 +190,12 @@ class _GeminiSession(gemini.RealtimeSession):
         super().push_audio(frame)
         self.watch.hear(frame)
 
+    def commit_audio(self) -> None:
+        # With the worker ending turns, the reply request closes the user's activity
+        # (``activityEnd``): nothing to commit, and the plugin would warn on every turn.
+        if not self._manual_activity_detection:
+            super().commit_audio()
+
     def _handle_server_content(self, server_content: types.LiveServerContent) -> None:
         self.watch.said(
             opens=server_content.model_turn is not None,

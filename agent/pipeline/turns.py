@@ -13,7 +13,7 @@ from typing import TypedDict
 
 from livekit.agents.voice.turn import EndpointingOptions, InterruptionOptions
 
-from ..config.models import EndOfTurnModel, TurnPreset, TurnTaking
+from ..config.models import Detection, EndOfTurnModel, TurnPreset, TurnTaking
 
 
 class Preset(TypedDict, total=False):
@@ -34,6 +34,8 @@ class Listening:
     dead_air: float | None = None
     vad_silence: float | None = None
     """silero's ``min_silence_duration`` for the room (its own default: 0.55 s)."""
+    detection: Detection = "provider"
+    """Who ends a realtime pipeline's turns (a cascade's are always the worker's)."""
 
 
 STOCK = Listening()
@@ -110,4 +112,5 @@ def listening(t: TurnTaking) -> Listening:
         adaptive_vad=base.adaptive_vad if t.adaptive_vad is None else t.adaptive_vad,
         dead_air=base.dead_air if t.dead_air is None else (t.dead_air or None),
         vad_silence=t.endpointing.vad_silence or base.vad_silence,
+        detection=t.detection or base.detection,
     )

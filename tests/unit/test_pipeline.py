@@ -21,6 +21,7 @@ from agent.config.models import (
 )
 from agent.pipeline import stalls
 from agent.pipeline.build import build_session, turn_handling
+from agent.pipeline.endofturn import ParleyTurnDetector
 from agent.preflight import ensure_reachable, require_credentials, uses
 from stack.process import free_port
 
@@ -50,6 +51,34 @@ async def test_google_realtime(vad_model: vad.VAD) -> None:
     session = await build_session(RoomConfig(pipeline=pipeline), vad_model)
     assert isinstance(session.llm, google.realtime.RealtimeModel)
     assert session.llm.model == "gemini-live-2.5"
+
+
+@pytest.mark.parametrize("provider", ["openai", "google"])
+async def test_a_realtime_room_can_end_turns_in_the_worker(
+    vad_model: vad.VAD, provider: str
+) -> None:
+    pipeline = RealtimePipeline(kind="realtime", provider=provider)
+    turns = TurnTaking(preset="conversation", detection="local")
+    session = await build_session(RoomConfig(pipeline=pipeline, turn_taking=turns), vad_model)
+    assert isinstance(session.turn_detection, ParleyTurnDetector)
+    assert session.vad is not None
+    model = session.llm
+    assert isinstance(model, llm.RealtimeModel)
+    if provider == "openai":  # the plugin hands its turn detection to the session
+        assert model.capabilities.turn_detection and model.capabilities.can_disable_turn_detection
+    else:  # Gemini is built without its automatic activity detection
+        assert not model.capabilities.turn_detection
+
+
+async def test_a_realtime_room_leaves_turns_to_the_provider_by_default(
+    vad_model: vad.VAD,
+) -> None:
+    pipeline = RealtimePipeline(kind="realtime", provider="google")
+    session = await build_session(
+        RoomConfig(pipeline=pipeline, turn_taking=TurnTaking(preset="conversation")), vad_model
+    )
+    assert session.turn_detection == "realtime_llm" and session.vad is None
+    assert isinstance(session.llm, llm.RealtimeModel) and session.llm.capabilities.turn_detection
 
 
 async def test_openai_cascade(vad_model: vad.VAD) -> None:
