@@ -119,7 +119,7 @@ async def measure(ttfbs: list[int], turns: int, log_dir: Path) -> list[Level]:
     env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="2")
     parley = start_worker(log_dir, env, agent_name="parley-bench-lat")
     bare = start_worker(log_dir, env, agent_name="bare-bench-lat", module="bench.bare_agent")
-    names = {"parley": parley.agent_name, "local": parley.agent_name, "bare": bare.agent_name}
+    names = {who: (bare if config is None else parley).agent_name for who, config in ROOMS.items()}
     try:
         return [await measure_level(server, fakes, names, t, turns) for t in ttfbs]
     finally:

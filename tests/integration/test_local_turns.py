@@ -17,10 +17,10 @@ from stack.worker import WorkerProcess
 from .rooms import MEASUREMENTS
 
 
-def _room(provider: str, detection: str) -> dict[str, Any]:
+def _local_room(provider: str) -> dict[str, Any]:
     return {
         "pipeline": {"kind": "realtime", "provider": provider},
-        "turn_taking": {"preset": "conversation", "detection": detection},
+        "turn_taking": {"preset": "conversation", "detection": "local"},
     }
 
 
@@ -48,7 +48,7 @@ async def test_the_worker_ends_a_realtime_turn_and_the_answer_is_heard(
     async with joined_room(
         livekit_server,
         worker.agent_name,
-        dispatch_metadata=_room(provider, "local"),
+        dispatch_metadata=_local_room(provider),
         prefix=f"local-{provider}",
     ) as user:
         exchange = await converse(user, recording, reports=False)
