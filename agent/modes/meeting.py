@@ -92,8 +92,11 @@ async def assistant_for(
     webhook_url = str(config.meeting.webhook_url) if config.meeting.webhook_url else None
     policy = webhook_policy(room.settings, webhook_url, "meeting.webhook_url")
     speakers_stt, at = stt_config(config)
+    # Whisper base, not tiny.en, for English: the assistant must hear its own name, which
+    # tiny.en turns into another ("Carly") in one of five questions (docs/offline.md).
     recogniser = streaming(
-        await asyncio.to_thread(stt_stage, speakers_stt, config.language, at=at), room.vad
+        await asyncio.to_thread(stt_stage, speakers_stt, config.language, accurate=True, at=at),
+        room.vad,
     )
     assistant = meeting_assistant.MeetingAssistant(
         room.room,

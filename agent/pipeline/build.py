@@ -66,10 +66,12 @@ def stt_stage(
     *,
     interim_interval: float = 1.0,
     gate: bool = False,
+    accurate: bool = False,
     at: str = "pipeline.stt",
 ) -> stt.STT[Any]:
     """``interim_interval``: how often the offline STT re-transcribes ongoing speech;
-    ``gate``: it hears speech through the room's level gate, as the session's VAD does.
+    ``gate``: it hears speech through the room's level gate, as the session's VAD does;
+    ``accurate``: its packaged English model is base, not tiny.en.
     With fallbacks: livekit-agents' ``FallbackAdapter`` over them all (a non-streaming one
     hears through a VAD). Behind a non-streaming first choice the adapter serves whole
     utterances, so the one that fails is heard by the next choice instead of being lost with
@@ -78,7 +80,7 @@ def stt_stage(
 
     def one(c: STTChoice, where: str) -> stt.STT[Any]:
         if c.provider == "offline":
-            return offline.stt(c, language, interim_interval, gate, at=where)
+            return offline.stt(c, language, interim_interval, gate, accurate, at=where)
         cloud: stt.STT[Any] = (
             stalls.OpenAISTT(**present(model=c.model), language=language)
             if c.provider == "openai"

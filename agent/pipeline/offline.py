@@ -80,6 +80,7 @@ def stt(
     language: str,
     interim_interval: float = 1.0,
     gate: bool = False,
+    accurate: bool = False,
     at: str = "pipeline.stt",
 ) -> offline.STT:
     """``gate``: segment with the level gate (``adaptive_vad``) too, or over a TV the
@@ -91,6 +92,7 @@ def stt(
             model=model_path(s.model),
             language=language,
             interim_interval=interim_interval,
+            accurate=accurate,
         ),
     )
 

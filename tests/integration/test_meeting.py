@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from livekit.plugins import webhook
+from livekit.plugins.meeting_assistant import addressed
 
 from agent.protocol import MEETING_NOTES as NOTES_TOPIC
 from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
@@ -155,6 +156,8 @@ async def test_meeting_transcript_address_and_notes(
 
         asked = time.monotonic()
         await say_and_wait_line(people, "bob", spoken("Parley, what did we decide?"))
+        question = lines(alice)[-1]["text"]
+        assert addressed(question, "Parley") is not None, f"heard as {question!r}"
         await wait_for(lambda: any(t > asked for t in alice.agent_sound_times), "a spoken answer")
 
         fakes.configure(reply_text=NOTES_REPLY)

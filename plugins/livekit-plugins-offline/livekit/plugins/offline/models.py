@@ -101,8 +101,9 @@ def whisper_languages() -> frozenset[str]:
     return frozenset(_LANGUAGE_CODES)
 
 
-def whisper_dir(model: str | None, language: str) -> Path:
-    """The CTranslate2 Whisper directory for a configured path, or the packaged default."""
+def whisper_dir(model: str | None, language: str, *, accurate: bool = False) -> Path:
+    """The CTranslate2 Whisper directory for a configured path, or the packaged default:
+    tiny.en for English unless ``accurate``, base otherwise."""
     if model:
         path = Path(model).expanduser()
         if not (path / "model.bin").is_file():
@@ -117,7 +118,7 @@ def whisper_dir(model: str | None, language: str) -> Path:
             f"Whisper has no speech-to-text for language {language!r}: choose one of "
             "Whisper's languages (en, es, fr, de, …) or set a cloud STT provider"
         )
-    return tiny_en_dir() if base == "en" else base_dir()
+    return tiny_en_dir() if base == "en" and not accurate else base_dir()
 
 
 # --- GGUF (llama.cpp) -----------------------------------------------------------------------
