@@ -197,6 +197,7 @@ TurnPreset = Literal["livekit-default", "conversation", "telephony", "meeting", 
 TURN_PRESETS: tuple[TurnPreset, ...] = get_args(TurnPreset)
 EndOfTurnModel = Literal["livekit", "smart-turn", "both"]
 Detection = Literal["provider", "local"]
+EarlyStart = Literal["off", "llm", "llm-tts"]
 
 
 class TurnTaking(_Strict):
@@ -236,6 +237,14 @@ class TurnTaking(_Strict):
         "end-of-turn model, with the preset's endpointing, then the worker commits the audio "
         "and asks for the answer (the provider's detection is turned off). A cascade always "
         "decides locally; unset: the preset's.",
+    )
+    preemptive: EarlyStart | None = Field(
+        default=None,
+        description="Cascades: start the answer on the transcript so far, before the turn is "
+        "judged over (livekit-agents' preemptive generation). `llm`: the language model "
+        "starts early; `llm-tts`: the voice too; `off`: both wait. A start that the user's "
+        "next words make stale is cancelled, and what it spent is in the session report "
+        "(`preemptive`); unset: the preset's.",
     )
     dead_air: float | None = Field(
         default=None,

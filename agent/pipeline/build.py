@@ -35,7 +35,7 @@ from .dead_air import DeadAirGuard
 from .denoise import NoiseSuppressed
 from .endofturn import ParleyTurnDetector
 from .options import present
-from .turns import listening, tuned, turn_values
+from .turns import STOCK, listening, tuned, turn_values
 
 
 def realtime_model(
@@ -164,8 +164,14 @@ def turn_handling(
     never sends audio to LiveKit's inference service (so does Smart Turn, and the
     completeness check on the running transcript ``tail``). ``observe`` sees each prediction.
     """
+    listen = listening(t)
     options: TurnHandlingOptions = {}
-    end_of_turn = listening(t).end_of_turn
+    if listen.preemptive != STOCK.preemptive:
+        options["preemptive_generation"] = {
+            "enabled": listen.preemptive != "off",
+            "preemptive_tts": listen.preemptive == "llm-tts",
+        }
+    end_of_turn = listen.end_of_turn
     if local_eot or tail is not None or end_of_turn != "livekit" or observe is not None:
         options["turn_detection"] = ParleyTurnDetector(end_of_turn, language, tail, observe)
     endpointing, interruption = turn_values(t)

@@ -13,7 +13,7 @@ from typing import TypedDict
 
 from livekit.agents.voice.turn import EndpointingOptions, InterruptionOptions
 
-from ..config.models import Detection, EndOfTurnModel, TurnPreset, TurnTaking
+from ..config.models import Detection, EarlyStart, EndOfTurnModel, TurnPreset, TurnTaking
 
 
 class Preset(TypedDict, total=False):
@@ -36,6 +36,8 @@ class Listening:
     """silero's ``min_silence_duration`` for the room (its own default: 0.55 s)."""
     detection: Detection = "provider"
     """Who ends a realtime pipeline's turns (a cascade's are always the worker's)."""
+    preemptive: EarlyStart = "llm"
+    """A cascade's early start (livekit-agents' default: the language model only)."""
 
 
 STOCK = Listening()
@@ -113,4 +115,5 @@ def listening(t: TurnTaking) -> Listening:
         dead_air=base.dead_air if t.dead_air is None else (t.dead_air or None),
         vad_silence=t.endpointing.vad_silence or base.vad_silence,
         detection=t.detection or base.detection,
+        preemptive=t.preemptive or base.preemptive,
     )

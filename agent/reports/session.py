@@ -34,6 +34,7 @@ from ..config.models import CascadePipeline, RoomConfig
 from ..privacy import scrub
 from . import metrics as prom
 from .cost import Cost, session_cost
+from .preemptive import Preemptive, PreemptiveTally
 from .publish import publish
 from .turns import TurnTiming
 
@@ -53,6 +54,8 @@ class SessionReport(BaseModel):
     errors: list[str] = []
     usage: list[dict[str, Any]] = []
     cost: Cost | None = None
+    preemptive: Preemptive | None = None
+    """Cascades: the replies started before the turn ended and thrown away."""
 
 
 def pipeline_label(config: RoomConfig) -> str:
@@ -99,8 +102,11 @@ class SessionRecorder:
         """The user's turn waiting for the agent's answer."""
         self._user_stopped_at: float | None = None
         self._model_ttfb: float | None = None
+        self._preemptive: PreemptiveTally | None = None
         if session is None:
             return
+        if isinstance(config.pipeline, CascadePipeline):
+            self._preemptive = PreemptiveTally(session, config)
         session.on("conversation_item_added", self._on_item)
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)
@@ -188,6 +194,7 @@ class SessionRecorder:
             usage = self._usage()
             r.usage = [u.model_dump() for u in usage]
             r.cost = session_cost(usage, self._config, r.duration_s)
+            self._tally_preemptive(r.duration_s)
             prom.COST.labels(**self._labels).inc(r.cost.total_dollars)
             self._write()
             self._send()
@@ -198,6 +205,10 @@ class SessionRecorder:
                 r.cost.total_dollars,
             )
         return r
+
+    def _tally_preemptive(self, duration_s: float) -> None:
+        if self._preemptive is not None:
+            self.report.preemptive = self._preemptive.result(duration_s)
 
     def _write(self) -> None:
         try:
@@ -213,6 +224,7 @@ class SessionRecorder:
             if r.ended_at is None:
                 so_far = time.time() - r.started_at
                 r.cost = session_cost(self._usage(), self._config, so_far)
+                self._tally_preemptive(so_far)
             text = r.model_dump_json()
 
             async def send() -> None:

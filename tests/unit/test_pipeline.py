@@ -190,6 +190,8 @@ def test_turn_handling_passes_only_what_the_room_set() -> None:
         "en",
     )
     assert options == {"endpointing": {"min_delay": 0.8}, "interruption": {"min_words": 2}}
+    early = turn_handling(TurnTaking(preemptive="llm-tts"), "en")
+    assert early == {"preemptive_generation": {"enabled": True, "preemptive_tts": True}}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,69 @@
+"""What starting the answer early cost: replies livekit-agents generated before the user's
+turn was judged over, then threw away because the user went on (preemptive generation).
+
+An observer. Every reply is a speech handle (``speech_created``); a preemptive one that is
+adopted gets scheduled and played, a discarded one ends without ever being scheduled. The
+metrics livekit-agents emits for each request carry the handle's id, so the discarded
+replies' tokens (and voice, with ``preemptive: llm-tts``) are priced like any other usage.
+They are already part of the session's total: this says how much of it was spent early.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from livekit.agents import AgentSession, metrics
+from livekit.agents.metrics.usage import ModelUsageCollector
+from livekit.agents.voice.events import MetricsCollectedEvent, SpeechCreatedEvent
+from livekit.agents.voice.speech_handle import SpeechHandle
+from pydantic import BaseModel
+
+from ..config.models import RoomConfig
+from .cost import Cost, session_cost
+
+
+class Preemptive(BaseModel):
+    discarded_replies: int = 0
+    """Replies started before the end of the turn and cancelled: the user went on."""
+    llm_requests: int = 0
+    """Their language-model requests."""
+    unreported_requests: int = 0
+    """Of those, cancelled before the provider reported usage: a hosted provider may still
+    bill their prompt, which is then missing from ``cost``."""
+    cost: Cost | None = None
+    """Their usage at the room's prices (part of the session's total cost)."""
+
+
+class PreemptiveTally:
+    def __init__(self, session: AgentSession[None], config: RoomConfig) -> None:
+        self._config = config
+        self._discarded: list[str] = []
+        # Metrics may come before or after their reply ends: keep them all by reply.
+        self._metrics: defaultdict[str, list[metrics.AgentMetrics]] = defaultdict(list)
+        session.on("speech_created", self._on_speech)
+        session.on("metrics_collected", self._on_metrics)
+
+    def _on_speech(self, ev: SpeechCreatedEvent) -> None:
+        def ended(handle: SpeechHandle) -> None:
+            if not handle.scheduled:
+                self._discarded.append(handle.id)
+
+        ev.speech_handle.add_done_callback(ended)
+
+    def _on_metrics(self, ev: MetricsCollectedEvent) -> None:
+        speech_id = getattr(ev.metrics, "speech_id", None)
+        if speech_id is not None:
+            self._metrics[speech_id].append(ev.metrics)
+
+    def result(self, duration_s: float) -> Preemptive:
+        usage = ModelUsageCollector()
+        requests = [m for sid in self._discarded for m in self._metrics.get(sid, [])]
+        for m in requests:
+            usage.collect(m)
+        llm = [m for m in requests if isinstance(m, metrics.LLMMetrics)]
+        return Preemptive(
+            discarded_replies=len(self._discarded),
+            llm_requests=len(llm),
+            unreported_requests=sum(m.prompt_tokens == 0 for m in llm),
+            cost=session_cost(usage.flatten(), self._config, duration_s),
+        )
