@@ -135,4 +135,3 @@ async def test_session_report_has_turns_cost_and_metrics(
     exposed = worker.metrics()
     assert f'parley_turns_total{{mode="assistant",pipeline="{pipeline}"}}' in exposed, exposed
     assert "parley_response_delay_seconds_bucket" in exposed or name != "openai-realtime"
-
