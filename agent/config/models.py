@@ -94,7 +94,7 @@ class STTChoice(_Strict):
     model: ModelName | None = _model(
         "STT",
         "a CTranslate2 Whisper folder in `PARLEY_MODELS_DIR` (default: packaged tiny.en for "
-        "English, base for others and for a meeting's speakers)",
+        "English, base for others, for a meeting's speakers and for an intake's caller)",
     )
 
 

@@ -242,7 +242,9 @@ async def run(room: RoomContext) -> None:
     config = room.config
     handoff = on_phone and config.intake.transfer_to is not None
     outputs = Outputs(room, questionnaire)
-    session = await open_session(room)
+    # Whisper base, not tiny.en: the answers are the record, and tiny.en heard "March
+    # third, nineteen eighty" through the room as "Mark III, 1980" (docs/offline.md).
+    session = await open_session(room, accurate=True)
     engine = intake.IntakeEngine(
         questionnaire,
         config.language,

@@ -21,10 +21,11 @@ from ..reports.session import SessionRecorder
 from .context import RoomContext
 
 
-async def open_session(room: RoomContext) -> AgentSession[None]:
-    """The room's pipeline as an AgentSession, watched and recorded; not started yet."""
+async def open_session(room: RoomContext, *, accurate: bool = False) -> AgentSession[None]:
+    """The room's pipeline as an AgentSession, watched and recorded; not started yet.
+    ``accurate``: an offline English STT is Whisper base, not tiny.en."""
     with room.options_of("pipeline"):
-        session = await build_session(room.config, room.vad)
+        session = await build_session(room.config, room.vad, accurate=accurate)
     recorder = SessionRecorder(
         session,
         room.room,

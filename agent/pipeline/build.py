@@ -142,10 +142,13 @@ class CascadeStages:
     tts: tts.TTS[Any]
 
 
-def cascade_stages(p: CascadePipeline, language: str, gate: bool = False) -> CascadeStages:
-    """Builds the three stages; offline ones load their models here (once per process)."""
+def cascade_stages(
+    p: CascadePipeline, language: str, gate: bool = False, accurate: bool = False
+) -> CascadeStages:
+    """Builds the three stages; offline ones load their models here (once per process).
+    ``accurate``: see :func:`stt_stage`."""
     return CascadeStages(
-        stt=stt_stage(p.stt, language, gate=gate),
+        stt=stt_stage(p.stt, language, gate=gate, accurate=accurate),
         llm=llm_stage(p.llm),
         tts=tts_stage(p.tts, language),
     )
@@ -183,10 +186,14 @@ def turn_handling(
 
 
 async def build_session(
-    config: RoomConfig, vad_model: vad.VAD, observe: EotObserver | None = None
+    config: RoomConfig,
+    vad_model: vad.VAD,
+    observe: EotObserver | None = None,
+    *,
+    accurate: bool = False,
 ) -> AgentSession[None]:
     """An AgentSession wired to the room's pipeline; nothing is connected yet (then
-    :func:`listen_through` once it has started)."""
+    :func:`listen_through` once it has started). ``accurate``: see :func:`stt_stage`."""
     p = config.pipeline
     t = config.turn_taking
     listen = listening(t)
@@ -206,7 +213,9 @@ async def build_session(
         )
     assert isinstance(p, CascadePipeline)
     # Loading a local model takes seconds of CPU: keep the room's event loop responsive.
-    stages = await asyncio.to_thread(cascade_stages, p, config.language, listen.adaptive_vad)
+    stages = await asyncio.to_thread(
+        cascade_stages, p, config.language, listen.adaptive_vad, accurate
+    )
     tail = TranscriptTail(config.language) if tuned(t) else None
     session: AgentSession[None] = AgentSession(
         stt=stages.stt,
