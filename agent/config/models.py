@@ -266,12 +266,27 @@ realtime pipeline a session per speaker and language."""
 Identity = Annotated[str, Field(min_length=1, max_length=128)]
 
 
+InterpreterBackend = Literal["pipeline", "openai-translation"]
+
+
 class InterpreterOptions(_Strict):
     languages: dict[Identity, LanguageTag] = Field(
         default_factory=dict,
         max_length=MAX_LANGUAGES,
         description=f"Participant identity → language (at most {MAX_LANGUAGES}); the "
         "participant attribute `language` overrides it.",
+    )
+    backend: InterpreterBackend = Field(
+        default="pipeline",
+        description="`pipeline`: the room's pipeline interprets (a cascade recognises, "
+        "translates and voices clause by clause; a realtime model is instructed to interpret "
+        "each turn); `openai-translation`: OpenAI's realtime translation sessions translate "
+        "continuously while the speaker talks, one session per speaker and language "
+        "(needs `OPENAI_API_KEY`; the pipeline is not used).",
+    )
+    model: ModelName | None = Field(
+        default=None,
+        description="The `openai-translation` model; default `gpt-realtime-translate`.",
     )
 
 
@@ -391,6 +406,9 @@ class ProviderPrices(_Strict):
     tts_per_million_chars: float = Field(
         default=0.0, ge=0, description="Cascade TTS, $ per million characters."
     )
+    translation_per_minute: float = Field(
+        default=0.0, ge=0, description="Realtime translation, $ per minute of audio heard."
+    )
 
 
 def _openai_prices() -> ProviderPrices:
@@ -402,6 +420,7 @@ def _openai_prices() -> ProviderPrices:
         llm=TokenPrices(text_in=2, text_in_cached=0.50, text_out=8),
         stt_per_minute=0.006,
         tts_per_minute=0.015,
+        translation_per_minute=0.034,
     )  # fmt: skip
 
 
@@ -469,3 +488,8 @@ class RoomConfig(_Strict):
         description="Let LiveKit Cloud record this session (audio, transcripts, traces, logs) "
         "where the project allows it; off unless set: what a room says may be health data.",
     )
+
+    @property
+    def translates(self) -> bool:
+        """An interpreter room whose translation backend stands in for its pipeline."""
+        return self.mode == "interpreter" and self.interpreter.backend != "pipeline"

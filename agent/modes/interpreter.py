@@ -17,6 +17,7 @@ from .. import protocol
 from ..config.errors import ErrorCode, ErrorReport
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
+from ..reports.cost import Usage
 from ..reports.publish import publish
 from ..reports.session import SessionRecorder
 from .context import RoomContext
@@ -26,6 +27,9 @@ INTERIM_S = 0.5
 SPEED = 1.2
 """Interpreters speak faster than the speaker, or each translation ends later than the last."""
 M = TypeVar("M", stt.STT[Any], tts.TTS[Any], llm.LLM[Any])
+Backend = (
+    interpreter.CascadeBackend | interpreter.RealtimeBackend | interpreter.OpenAITranslationBackend
+)
 CAPTIONS = interpreter.CaptionAttributes(
     speaker=protocol.SPEAKER,
     source_language=protocol.SOURCE_LANGUAGE,
@@ -37,8 +41,9 @@ def backend(
     config: RoomConfig,
     usage: metrics.ModelUsageCollector | None = None,
     on_retry: Callable[[str, str], None] | None = None,
-) -> interpreter.CascadeBackend | interpreter.RealtimeBackend:
-    """``usage`` collects what every model the backend builds reports using; ``on_retry``
+) -> Backend:
+    """``usage`` collects what every model the backend builds reports using (a translation
+    backend counts its own: ``Backend.usage``); ``on_retry``
     hears (part, error type) of each failed attempt a model retried on its own, which no
     outage shows."""
 
@@ -54,6 +59,10 @@ def backend(
             model.on("error", retried)
         return model
 
+    if config.interpreter.backend == "openai-translation":
+        return interpreter.OpenAITranslationBackend(
+            model=config.interpreter.model or interpreter.translation.DEFAULT_MODEL
+        )
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
         # Gemini Live takes the language it speaks as an option: the session's target.
@@ -109,6 +118,12 @@ async def run(room: RoomContext) -> None:
     session report has what the models used, its cost, and each outage."""
     config = room.config
     usage = metrics.ModelUsageCollector()
+    serving = backend(config, usage, room.status.retried)
+
+    def used() -> list[Usage]:
+        own = serving.usage() if isinstance(serving, interpreter.OpenAITranslationBackend) else []
+        return [*usage.flatten(), *own]
+
     recorder = SessionRecorder(
         None,
         room.room,
@@ -116,7 +131,7 @@ async def run(room: RoomContext) -> None:
         job_id=room.job.job.id,
         reports_dir=room.settings.data_dir / "reports",
         file_stem=room.file_stem,
-        usage=usage.flatten,
+        usage=used,
     )
 
     async def report_on_shutdown() -> None:
@@ -127,7 +142,7 @@ async def run(room: RoomContext) -> None:
     with room.options_of("pipeline"):
         interp = interpreter.Interpreter(
             room.room,
-            backend(config, usage, room.status.retried),
+            serving,
             interpreter.InterpreterOptions(
                 languages=dict(config.interpreter.languages),
                 language_attribute=protocol.LANGUAGE,

@@ -10,13 +10,22 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..config.defaults import OFFLINE_CASCADE
-from ..config.models import TURN_PRESETS, LanguageTag, TurnPreset
+from ..config.models import TURN_PRESETS, InterpreterBackend, LanguageTag, TurnPreset
 
 PageMode = Literal["assistant", "interpreter", "meeting", "intake"]
-PagePipeline = Literal["offline", "openai-cascade", "openai-realtime", "gemini-realtime"]
+PagePipeline = Literal[
+    "offline", "openai-cascade", "openai-realtime", "gemini-realtime", "openai-translation"
+]
 
 PIPELINES: dict[PagePipeline, dict[str, Any]] = {
     # Needs no key: Whisper, SmolLM2 (or Apertium for translation) and espeak-ng on the CPU.
@@ -29,12 +38,19 @@ PIPELINES: dict[PagePipeline, dict[str, Any]] = {
     },
     "openai-realtime": {"kind": "realtime", "provider": "openai"},
     "gemini-realtime": {"kind": "realtime", "provider": "google"},
+    # The interpreter's translation backend stands in for the pipeline (which needs no key).
+    "openai-translation": OFFLINE_CASCADE,
 }
+INTERPRETER_BACKENDS: dict[PagePipeline, InterpreterBackend] = {
+    "openai-translation": "openai-translation"
+}
+"""Page choices that are an interpreter backend, not a pipeline: interpreter mode only."""
 PIPELINE_LABELS: dict[PagePipeline, str] = {
     "offline": "Offline cascade (no key: Whisper → SmolLM2 → espeak-ng)",
     "openai-cascade": "OpenAI cascade (STT → LLM → TTS)",
     "openai-realtime": "OpenAI Realtime (speech to speech)",
     "gemini-realtime": "Gemini Live (speech to speech)",
+    "openai-translation": "OpenAI realtime translation (interpreter mode)",
 }
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -53,7 +69,8 @@ HINTS: dict[str, str] = {
     "language": "a language tag such as en, es or pt-BR",
     "room": "1–48 characters: letters, digits, - and _ (or empty for a new room)",
     "mode": f"one of {', '.join(get_args(PageMode))}",
-    "pipeline": f"one of {', '.join(PIPELINES)}",
+    "pipeline": f"one of {', '.join(PIPELINES)} ({', '.join(INTERPRETER_BACKENDS)} in mode "
+    "interpreter only)",
     "preset": f"one of {', '.join(TURN_PRESETS)}",
     "config": f"a JSON object of room-config fields, at most {MAX_CONFIG_BYTES} bytes",
     "view": "caller, or clinician (intake: watch the record, do not talk)",
@@ -81,6 +98,13 @@ class JoinRequest(BaseModel):
     def _empty_room_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("pipeline")
+    @classmethod
+    def _backend_interprets(cls, value: PagePipeline, info: ValidationInfo) -> PagePipeline:
+        if value in INTERPRETER_BACKENDS and info.data.get("mode") != "interpreter":
+            raise ValueError("interprets only")
+        return value
+
     @field_validator("config")
     @classmethod
     def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -95,6 +119,8 @@ class JoinRequest(BaseModel):
             "language": self.language,
             "turn_taking": {"preset": self.preset},
         }
+        if self.pipeline in INTERPRETER_BACKENDS:
+            base["interpreter"] = {"backend": INTERPRETER_BACKENDS[self.pipeline]}
         return {**base, **(self.config or {})}
 
 

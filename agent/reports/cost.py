@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from livekit.agents.metrics.usage import LLMModelUsage, ModelUsage, STTModelUsage, TTSModelUsage
+from livekit.plugins.interpreter import TranslationUsage
 from pydantic import BaseModel
 
 from ..config.models import (
@@ -26,10 +27,13 @@ from ..config.models import (
 )
 
 M = 1_000_000
+Usage = ModelUsage | TranslationUsage
+"""What livekit-agents counts per model, and what a translation backend counts itself."""
+Stage = Literal["realtime", "llm", "stt", "tts", "translation"]
 
 
 class CostLine(BaseModel):
-    stage: Literal["realtime", "llm", "stt", "tts"]
+    stage: Stage
     provider: str
     model: str
     quantity: dict[str, float]
@@ -61,7 +65,7 @@ def _tokens(u: LLMModelUsage, p: TokenPrices, realtime: bool) -> tuple[dict[str,
     return {k: v for k, v in q.items() if v}, sum(q[k] * getattr(p, k) for k in q) / M
 
 
-def session_cost(usage: list[ModelUsage], config: RoomConfig, duration_s: float) -> Cost:
+def session_cost(usage: Sequence[Usage], config: RoomConfig, duration_s: float) -> Cost:
     p = config.pipeline
     cascade = isinstance(p, CascadePipeline)
     lines: list[CostLine] = []
@@ -73,7 +77,7 @@ def session_cost(usage: list[ModelUsage], config: RoomConfig, duration_s: float)
                 else p.provider
             )
             prices = _prices(config, provider)
-            stage: Literal["realtime", "llm", "stt", "tts"] = "llm" if cascade else "realtime"
+            stage: Stage = "llm" if cascade else "realtime"
             table = prices.llm if cascade else prices.realtime
             quantity, dollars = _tokens(u, table, realtime=not cascade)
         elif isinstance(u, STTModelUsage) and isinstance(p, CascadePipeline):
@@ -92,6 +96,11 @@ def session_cost(usage: list[ModelUsage], config: RoomConfig, duration_s: float)
                 minutes * prices.tts_per_minute
                 + u.characters_count * prices.tts_per_million_chars / M
             )
+        elif isinstance(u, TranslationUsage):
+            stage, provider = "translation", "openai"  # the one translation backend so far
+            minutes = u.audio_duration / 60
+            quantity = {"minutes": minutes}
+            dollars = minutes * _prices(config, provider).translation_per_minute
         else:
             continue  # end-of-turn and interruption models run locally here
         lines.append(

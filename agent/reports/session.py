@@ -18,7 +18,6 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentSession, metrics
-from livekit.agents.metrics.usage import ModelUsage
 from livekit.agents.voice.events import (
     CloseEvent,
     ConversationItemAddedEvent,
@@ -33,7 +32,7 @@ from ..background import spawn
 from ..config.models import CascadePipeline, RoomConfig
 from ..privacy import scrub
 from . import metrics as prom
-from .cost import Cost, session_cost
+from .cost import Cost, Usage, session_cost
 from .preemptive import Preemptive, PreemptiveTally
 from .publish import publish
 from .turns import TurnTiming
@@ -59,6 +58,8 @@ class SessionReport(BaseModel):
 
 
 def pipeline_label(config: RoomConfig) -> str:
+    if config.translates:
+        return "translation:openai"
     p = config.pipeline
     if isinstance(p, CascadePipeline):
         return f"cascade:{p.stt.provider}+{p.llm.provider}+{p.tts.provider}"
@@ -75,7 +76,7 @@ class SessionRecorder:
         job_id: str,
         reports_dir: Path,
         file_stem: str,
-        usage: Callable[[], list[ModelUsage]] | None = None,
+        usage: Callable[[], list[Usage]] | None = None,
     ) -> None:
         """``file_stem``: the room's, so no two rooms' reports share a file. Without a
         ``session`` (a mode that runs its models itself) there are no turns: ``usage`` says
@@ -85,10 +86,10 @@ class SessionRecorder:
             assert session is not None
             agent_session = session
 
-            def usage() -> list[ModelUsage]:
-                return agent_session.usage.model_usage
+            def usage() -> list[Usage]:
+                return list(agent_session.usage.model_usage)
 
-        self._usage: Callable[[], list[ModelUsage]] = usage
+        self._usage: Callable[[], list[Usage]] = usage
         self._path = reports_dir / f"{file_stem}-{job_id}.json"
         self._labels = {"mode": config.mode, "pipeline": pipeline_label(config)}
         self.report = SessionReport(

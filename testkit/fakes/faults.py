@@ -4,7 +4,8 @@
 ``times`` requests (HTTP) or sessions (WebSocket) of its stage, then is used up, and each one
 injected is recorded (``kind: "fault"``), so a test can tell the fault happened. The
 ``realtime`` stage is whichever speech-to-speech session comes next: OpenAI Realtime's or
-Gemini Live's; an OpenAI Realtime transcription session is the ``stt`` stage.
+Gemini Live's; an OpenAI Realtime transcription session is the ``stt`` stage, an OpenAI
+realtime translation session the ``translation`` stage.
 
 - ``http``: an error status (``status``, with ``Retry-After`` when ``retry_after_s`` is set),
   or the WebSocket upgrade refused with it;
@@ -27,7 +28,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
-Stage = Literal["stt", "llm", "tts", "realtime"]
+Stage = Literal["stt", "llm", "tts", "realtime", "translation"]
 ON_CONNECT = ("http", "stall")
 """WebSocket faults that refuse a new session."""
 LIVE = ("close", "malformed", "silent")

@@ -38,6 +38,11 @@ class Settings(BaseModel):
     """Calls the "model" makes, in order: a request that offers the next call's tool and ends
     with the user's turn gets that call instead of a reply. After a tool's result the model
     says the result's text, as a model relaying it would."""
+    translations: list[str] = []
+    """What the next phrases a translation session hears translate to, in order; once used
+    up: ``reply_text``."""
+    translation_lag_ms: int = 600
+    """Audio a translation session hears of a phrase before it starts speaking it."""
     faults: list[Fault] = []
     """What goes wrong next (see ``fakes.faults``)."""
 

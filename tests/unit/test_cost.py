@@ -10,6 +10,7 @@ from livekit.agents.metrics.usage import (
     STTModelUsage,
     TTSModelUsage,
 )
+from livekit.plugins.interpreter import TranslationUsage
 
 from agent.config import Layer, RoomConfig, resolve
 from agent.reports.cost import session_cost
@@ -93,3 +94,12 @@ def test_a_room_overrides_one_price_and_keeps_the_rest() -> None:
     assert c.prices.openai.realtime.audio_out == 80
     assert c.prices.openai.realtime.audio_in == 32
     assert c.prices.google.stt_per_minute == 0.016
+
+
+def test_realtime_translation_is_priced_per_minute_heard() -> None:
+    room = config('{"mode":"interpreter","interpreter":{"backend":"openai-translation"}}')
+    heard = TranslationUsage(provider="openai", model="gpt-realtime-translate", audio_duration=90)
+    cost = session_cost([heard], room, duration_s=60)
+    (line,) = cost.lines
+    assert line.stage == "translation" and line.quantity == {"minutes": 1.5}
+    assert cost.total_dollars == pytest.approx(1.5 * 0.034)

@@ -181,6 +181,26 @@ def test_a_meetings_own_stages_need_their_keys_and_name_their_fields(
     require_credentials(room.model_copy(update={"mode": "assistant"}))
 
 
+def test_an_interpreters_translation_backend_needs_the_openai_key_not_the_pipelines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = RoomConfig.model_validate(
+        {
+            "mode": "interpreter",
+            "pipeline": {"kind": "realtime", "provider": "google"},
+            "interpreter": {"backend": "openai-translation"},
+        }
+    )
+    assert [u.field for u in uses(room)] == ["interpreter.backend"]
+    monkeypatch.setenv("GOOGLE_API_KEY", "")
+    require_credentials(room)  # the unused pipeline's key is not asked for
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with pytest.raises(ParleyError) as caught:
+        require_credentials(room)
+    assert caught.value.report.field == "interpreter.backend"
+    assert "OPENAI_API_KEY" in caught.value.report.message
+
+
 def test_turn_handling_passes_only_what_the_room_set() -> None:
     assert turn_handling(TurnTaking(), "en") == {}
     options = turn_handling(

@@ -24,6 +24,7 @@ def test_the_page_choices_make_a_valid_room_config() -> None:
         assert config.language == "es"
         assert config.greeting == "Hola"
         assert config.turn_taking.preset == "conversation"
+        assert config.translates == (pipeline == "openai-translation")
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ def test_the_page_choices_make_a_valid_room_config() -> None:
     [
         ({"mode": "karaoke"}, "mode"),
         ({"pipeline": "gpt-9"}, "pipeline"),
+        ({"mode": "assistant", "pipeline": "openai-translation"}, "pipeline"),
         ({"name": "x" * 41}, "name"),
         ({"name": "<script>"}, "name"),
         ({"name": ""}, "name"),

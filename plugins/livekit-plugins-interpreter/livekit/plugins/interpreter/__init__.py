@@ -9,6 +9,12 @@ from .lag import LagRecorder, LagSummary, UtteranceLag
 from .log import logger
 from .output import TRACK_PREFIX
 from .segmenter import ClauseSegmenter
+from .translation import (
+    OpenAITranslationBackend,
+    TranslationError,
+    TranslationSession,
+    TranslationUsage,
+)
 from .version import __version__
 
 __all__ = [
@@ -22,7 +28,11 @@ __all__ = [
     "LLMTranslator",
     "LagRecorder",
     "LagSummary",
+    "OpenAITranslationBackend",
     "RealtimeBackend",
+    "TranslationError",
+    "TranslationSession",
+    "TranslationUsage",
     "Translator",
     "UtteranceLag",
     "__version__",

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
-import uuid
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from livekit import rtc
 from livekit.agents import llm, stt, utils
@@ -34,6 +34,14 @@ from .lag import LagRecorder, UtteranceLag
 from .log import logger
 from .output import InterpretationTrack, Unit
 from .segmenter import ClauseSegmenter
+from .translation import (
+    OpenAITranslationBackend,
+    TranslatedAudio,
+    TranslatedText,
+    TranslationError,
+    TranslationSession,
+)
+from .utterance import SpeechClock, Utterance, is_silent
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,44 @@ Outage = Callable[[str, str, str | None], None]
 speaker's identity, ``voice`` by the language of the track."""
 
 
+PHRASE_GAP_S = 0.6
+"""A translation session's audio pausing this long ends a phrase: the unit goes on the track."""
+SENTENCE_END = re.compile(r"[.!?。？！]\s*$")
+"""The original's caption is final at the end of a sentence (translation sessions stream it)."""
+
+
+class _LiveSession(Protocol):
+    """A speech-to-speech or translation session, as ``_hear_live`` feeds it."""
+
+    def push_audio(self, frame: rtc.AudioFrame) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+_Lost = Callable[[Any, str], None]
+"""(the session, error type): a session died; it is closed and, after the backoff, reopened."""
+_Attach = Callable[[str, bool, _Lost], Awaitable[_LiveSession]]
+"""(target, whether it captions the original, lost) → a session wired to the room."""
+
+
+class _Phrase:
+    """A translation session's speech between two pauses: one unit on the target's track."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.audio: utils.aio.Chan[rtc.AudioFrame] = utils.aio.Chan()
+        self.text: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.unit: Unit | None = None
+
+    def close(self, speech_end: float | None) -> None:
+        """``speech_end``: when the speaker's utterance ended, if it has (its end lag)."""
+        if self.unit is not None and speech_end is not None:
+            self.unit.speech_end = speech_end
+        self.audio.close()
+        if not self.text.done():
+            self.text.set_result("".join(self.words).strip())
+
+
 @dataclass
 class _Speaker:
     language: str
@@ -89,7 +135,7 @@ class Interpreter:
     def __init__(
         self,
         room: rtc.Room,
-        backend: Backend | RealtimeBackend,
+        backend: Backend | RealtimeBackend | OpenAITranslationBackend,
         options: InterpreterOptions | None = None,
         *,
         on_unsupported: Callable[[str, str, str], None] | None = None,
@@ -267,7 +313,7 @@ class Interpreter:
 
             async def publish() -> InterpretationTrack:
                 # Speech-to-speech brings its own audio; a cascade voices text with its TTS.
-                if isinstance(self._backend, RealtimeBackend):
+                if isinstance(self._backend, (RealtimeBackend, OpenAITranslationBackend)):
                     speech, rate = None, self._backend.sample_rate
                 else:
                     speech = await asyncio.to_thread(self._backend.tts, language)
@@ -314,6 +360,8 @@ class Interpreter:
         hearing = (
             self._hear_realtime(p.identity, language, track, self._backend)
             if isinstance(self._backend, RealtimeBackend)
+            else self._hear_translation(p.identity, language, track, self._backend)
+            if isinstance(self._backend, OpenAITranslationBackend)
             else self._hear(p.identity, language, track, self._backend)
         )
         task = asyncio.create_task(hearing, name=f"hear {p.identity}")
@@ -324,13 +372,13 @@ class Interpreter:
     ) -> None:
         recogniser = await asyncio.to_thread(backend.stt, language)
         segmenter = ClauseSegmenter()
-        utterance = _Utterance.new(time.time())
+        utterance = Utterance.new(time.time())
         async for ev in participants.hear(
             track, recogniser, on_outage=self._outage("stt", identity), backoff=self._opts.backoff
         ):
             text = ev.alternatives[0].text if ev.alternatives else ""
             if ev.type == stt.SpeechEventType.START_OF_SPEECH:
-                utterance = _Utterance.new(time.time())
+                utterance = Utterance.new(time.time())
             elif ev.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and text:
                 self._tasks.create_task(
                     self._caption_source(identity, language, track, utterance, text, False)
@@ -345,16 +393,23 @@ class Interpreter:
                 )
                 for unit in segmenter.final(text):
                     self._dispatch(backend, identity, language, utterance, unit, last=True)
-                utterance = _Utterance.new(time.time())
+                utterance = Utterance.new(time.time())
 
-    async def _hear_realtime(
-        self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: RealtimeBackend
+    async def _hear_live(
+        self,
+        identity: str,
+        language: str,
+        track: rtc.RemoteAudioTrack,
+        sample_rate: int,
+        attach: _Attach,
+        on_frame: Callable[[rtc.AudioFrame], None] | None = None,
     ) -> None:
-        """One speech-to-speech session per target language, each fed this speaker's audio."""
-        audio = rtc.AudioStream(track, sample_rate=backend.sample_rate, num_channels=1)
-        sessions: dict[str, Any] = {}
+        """One live session per target language, each fed this speaker's audio: opened when
+        someone listens in it, closed when nobody does, reopened with backoff when it dies.
+        ``on_frame`` sees each frame first."""
+        audio = rtc.AudioStream(track, sample_rate=sample_rate, num_channels=1)
+        sessions: dict[str, _LiveSession] = {}
         opening: dict[str, asyncio.Task[None]] = {}
-        utterances: dict[str, _Utterance] = {}
         failures: dict[str, int] = {}
 
         async def failed(target: str, error: str) -> None:
@@ -368,19 +423,54 @@ class Interpreter:
             await asyncio.sleep(delay)
             opening.pop(target, None)
 
+        def lost(target: str, session: _LiveSession, error: str) -> None:
+            if sessions.get(target) is session:
+                del sessions[target]
+                self._tasks.create_task(session.aclose())
+                opening[target] = asyncio.create_task(failed(target, error))
+
         async def open_session(target: str) -> None:
             try:
-                session = await backend.session(language, target)
+                # One session captions the original, not every one.
+                session = await attach(target, not sessions, functools.partial(lost, target))
             except Exception as e:
                 await failed(target, type(e).__name__)
                 return
             if failures.pop(target, 0):
                 self._outage("session", f"{identity}:{target}")(None)
-            utterances[target] = _Utterance.new(time.time())
-            transcribes = not sessions  # one session captions the original, not every one
+            sessions[target] = session
+
+        try:
+            async for event in audio:
+                if on_frame is not None:
+                    on_frame(event.frame)
+                targets = self.targets_for(identity, language)
+                for target in targets - sessions.keys() - opening.keys():
+                    opening[target] = asyncio.create_task(open_session(target))
+                for target in sessions.keys() - targets:  # nobody listens in it any more
+                    opening.pop(target, None)
+                    self._tasks.create_task(sessions.pop(target).aclose())
+                for target, session in sessions.items():
+                    if target in targets:
+                        session.push_audio(event.frame)
+        finally:
+            await utils.aio.cancel_and_wait(*opening.values())
+            for session in sessions.values():
+                await session.aclose()
+            await audio.aclose()
+
+    async def _hear_realtime(
+        self, identity: str, language: str, track: rtc.RemoteAudioTrack, backend: RealtimeBackend
+    ) -> None:
+        """Speech-to-speech sessions, whose own turn detection cuts the utterances."""
+        utterances: dict[str, Utterance] = {}
+
+        async def attach(target: str, transcribes: bool, lost: _Lost) -> _LiveSession:
+            session = await backend.session(language, target)
+            utterances[target] = Utterance.new(time.time())
 
             def started(_: Any) -> None:
-                utterances[target] = _Utterance.new(time.time())
+                utterances[target] = Utterance.new(time.time())
 
             def stopped(_: Any) -> None:
                 utterances[target].end = time.time()
@@ -398,36 +488,112 @@ class Interpreter:
                     self._tasks.create_task(caption)
 
             def errored(ev: llm.RealtimeModelError) -> None:
-                if ev.recoverable:  # the plugin reconnects by itself; the answer was cut
-                    return
-                if sessions.get(target) is session:
-                    del sessions[target]
-                    self._tasks.create_task(session.aclose())
-                    opening[target] = asyncio.create_task(failed(target, type(ev.error).__name__))
+                if not ev.recoverable:  # else the plugin reconnects by itself
+                    lost(session, type(ev.error).__name__)
 
             session.on("error", errored)
             session.on("input_speech_started", started)
             session.on("input_speech_stopped", stopped)
             session.on("generation_created", generated)
             session.on("input_audio_transcription_completed", transcribed)
-            sessions[target] = session
+            return session
+
+        await self._hear_live(identity, language, track, backend.sample_rate, attach)
+
+    async def _hear_translation(
+        self,
+        identity: str,
+        language: str,
+        track: rtc.RemoteAudioTrack,
+        backend: OpenAITranslationBackend,
+    ) -> None:
+        """Translation sessions: they speak while the speaker talks. Their audio is cut into
+        phrases at its pauses, each one unit on the target's track; the speaker's own
+        utterances (for the lag, and the original's captions) come from the level of the
+        audio, as the sessions report no speech start or end."""
+        clock = SpeechClock()
+
+        async def attach(target: str, transcribes: bool, lost: _Lost) -> _LiveSession:
+            session = await backend.session(language, target, transcribe=transcribes)
+            self._tasks.create_task(
+                self._relay_translation(session, identity, language, target, track, clock, lost)
+            )
+            return session
+
+        await self._hear_live(
+            identity, language, track, backend.sample_rate, attach, on_frame=clock.feed
+        )
+
+    async def _relay_translation(
+        self,
+        session: TranslationSession,
+        speaker: str,
+        source: str,
+        target: str,
+        track: rtc.RemoteAudioTrack,
+        clock: SpeechClock,
+        lost: _Lost,
+    ) -> None:
+        phrase: _Phrase | None = None
+        text: list[str] = []
+        """Translated words that came before the phrase's audio."""
+        original = ""
+        events = aiter(session.events())
+
+        def close_phrase() -> None:
+            nonlocal phrase
+            if phrase is not None:
+                phrase.close(clock.ended())
+                phrase = None
 
         try:
-            async for event in audio:
-                targets = self.targets_for(identity, language)
-                for target in targets - sessions.keys() - opening.keys():
-                    opening[target] = asyncio.create_task(open_session(target))
-                for target in sessions.keys() - targets:  # nobody listens in it any more
-                    opening.pop(target, None)
-                    self._tasks.create_task(sessions.pop(target).aclose())
-                for target, session in sessions.items():
-                    if target in targets:
-                        session.push_audio(event.frame)
+            while True:
+                try:
+                    async with asyncio.timeout(PHRASE_GAP_S if phrase is not None else None):
+                        event = await anext(events)
+                except TimeoutError:  # the translation paused: its phrase is complete
+                    close_phrase()
+                    continue
+                if isinstance(event, TranslatedAudio):
+                    if is_silent(event.frame):
+                        close_phrase()
+                        continue
+                    if phrase is None:
+                        utterance = clock.utterance
+                        phrase = _Phrase(text)
+                        text = []
+                        unit = Unit(
+                            speaker=speaker,
+                            source=source,
+                            target=target,
+                            segment_id=utterance.segment_id,
+                            translation=phrase.text,
+                            speech_start=utterance.start,
+                            first=target not in utterance.started,
+                            audio=phrase.audio,
+                        )
+                        utterance.started.add(target)
+                        phrase.unit = unit
+                        self._tasks.create_task(self._speak(unit))
+                    phrase.audio.send_nowait(event.frame)
+                elif isinstance(event, TranslatedText):
+                    (phrase.words if phrase is not None else text).append(event.delta)
+                else:
+                    original += event.delta
+                    final = bool(SENTENCE_END.search(original))
+                    utterance = clock.utterance
+                    await self._caption_source(
+                        speaker, source, track, utterance, original.strip(), final
+                    )
+                    if final:
+                        original = ""
+        except StopAsyncIteration:
+            pass
+        except TranslationError as e:
+            logger.warning("translation session into %s: %s", target, e)
+            lost(session, type(e).__name__)
         finally:
-            await utils.aio.cancel_and_wait(*opening.values())
-            for session in sessions.values():
-                await session.aclose()
-            await audio.aclose()
+            close_phrase()
 
     async def _relay(
         self,
@@ -435,7 +601,7 @@ class Interpreter:
         speaker: str,
         source: str,
         target: str,
-        utterance: _Utterance,
+        utterance: Utterance,
     ) -> None:
         async def text_of(stream: AsyncIterable[str]) -> str:
             return "".join([str(part) async for part in stream]).strip()
@@ -459,7 +625,7 @@ class Interpreter:
         backend: Backend,
         speaker: str,
         source: str,
-        utterance: _Utterance,
+        utterance: Utterance,
         text: str,
         *,
         last: bool,
@@ -510,7 +676,7 @@ class Interpreter:
         identity: str,
         language: str,
         track: rtc.RemoteAudioTrack,
-        utterance: _Utterance,
+        utterance: Utterance,
         text: str,
         final: bool,
     ) -> None:
@@ -554,16 +720,3 @@ class Interpreter:
             await self._room.local_participant.send_text(
                 text, topic=TOPIC_TRANSCRIPTION, attributes=attributes, destination_identities=to
             )
-
-
-@dataclass
-class _Utterance:
-    segment_id: str
-    start: float
-    end: float | None = None
-    started: set[str] = field(default_factory=set)
-    """Target languages that already received a unit of this utterance."""
-
-    @classmethod
-    def new(cls, start: float) -> _Utterance:
-        return cls(segment_id=f"SG_{uuid.uuid4().hex[:12]}", start=start)

@@ -25,7 +25,7 @@ class Unit:
     source: str
     target: str
     segment_id: str
-    translation: asyncio.Task[str]
+    translation: asyncio.Future[str]
     """The translated text (complete before speaking in a cascade; alongside audio otherwise)."""
     speech_start: float
     """Wall-clock start of the utterance this unit belongs to."""
