@@ -193,6 +193,7 @@ class _Session:
         now_ms = self.frames * FRAME_MS
         self.frames += 1
         for kind, at_ms in self.vad.feed(frame):
+            self.recorder.add(PROVIDER, f"translation.{kind}", session_id=self.id, at_ms=at_ms)
             if kind == "speech_started":
                 self.phrase_start_ms = at_ms
                 lag = self.recorder.settings.translation_lag_ms

@@ -236,3 +236,71 @@ async def test_an_unsupported_pair_is_reported_before_anyone_talks(
     assert error["code"] == "unsupported_language_pair", error
     assert "en → fr" in error["message"] or "fr → en" in error["message"]
     assert "openai or google" in error["message"]
+
+
+TRANSLATION = {"mode": "interpreter", "interpreter": {"backend": "openai-translation"}}
+
+
+async def test_openai_translation_speaks_while_the_speaker_talks(
+    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
+) -> None:
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    fakes.configure(
+        translations=["Eres la única persona.", "Nadie está disponible."],
+        transcripts=["You are currently the only person in this conference."],
+    )
+    try:
+        async with room_with(
+            livekit_server, worker.agent_name, people, dispatch_metadata=TRANSLATION, prefix="tr"
+        ) as room:
+            alice, bruno = room["alice"], room["bruno"]
+            await bruno.wait_for_agent_track("interpretation-es")
+            started = time.monotonic()
+            await alice.speak(clip("conf-onlyperson"))
+            await wait_for(lambda: sound_after(bruno, "interpretation-es", started), "es speech")
+            first_es = min(t for t in bruno.sound_by_track["interpretation-es"] if t > started)
+            assert alice.speech_end is not None and alice.speech_start is not None
+            # Simultaneous: the translation is heard before the speaker has finished.
+            MEASUREMENTS.append(
+                f"openai-translation: first translated audio {first_es - alice.speech_start:.2f}"
+                f" s after speech start, {first_es - alice.speech_end:+.2f} s after its end"
+            )
+            assert first_es < alice.speech_end
+            assert not sound_after(alice, "interpretation-en", started)
+
+            def es() -> list[Transcript]:
+                return captions(bruno, **{"parley.target_language": "es"})
+
+            await wait_for(es, "es caption")
+            assert es()[0].text == "Eres la única persona."
+            assert es()[0].attributes["parley.speaker"] == "alice"
+
+            def original() -> list[Transcript]:
+                finals = captions(
+                    bruno, **{"parley.speaker": "alice", "lk.transcription_final": "true"}
+                )
+                return [c for c in finals if "parley.target_language" not in c.attributes]
+
+            await wait_for(original, "the original's caption")
+            assert original()[0].text.startswith("You are currently the only person")
+
+            # The session drops: it is reported, reopened after the backoff, and goes on.
+            fakes.configure(faults=[{"stage": "translation", "kind": "close"}])
+            await alice.speak(clip("agent-pass"))
+            resumed = time.monotonic()
+            await asyncio.sleep(1.5)  # past the first backoff
+            await alice.speak(clip("vm-nobodyavail"))
+            await wait_for(lambda: sound_after(bruno, "interpretation-es", resumed), "resumed")
+            name = alice.room.name
+    finally:
+        fakes.configure(translations=[], transcripts=[], faults=[])
+    told = [e for e in fakes.received() if e.get("kind") == "translation.session.update"]
+    assert told and told[0]["audio"]["output"] == {"language": "es"}
+
+    await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
+    report = await session_report(worker, name)
+    assert report["pipeline"] == "translation:openai"
+    assert "session: TranslationError" in report["errors"]  # the drop was reported
+    (line,) = [c for c in report["cost"]["lines"] if c["stage"] == "translation"]
+    assert line["model"] == "gpt-realtime-translate" and line["quantity"]["minutes"] > 0.1
+    assert report["cost"]["total_dollars"] == pytest.approx(line["quantity"]["minutes"] * 0.034)

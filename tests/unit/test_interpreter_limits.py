@@ -58,7 +58,7 @@ def unit(loop: asyncio.AbstractEventLoop, n: int) -> Unit:
         source="en",
         target="es",
         segment_id=str(n),
-        translation=loop.create_future(),  # type: ignore[arg-type]
+        translation=loop.create_future(),
         speech_start=0.0,
     )
 

@@ -87,7 +87,8 @@ speaker's identity, ``voice`` by the language of the track."""
 
 
 PHRASE_GAP_S = 0.6
-"""A translation session's audio pausing this long ends a phrase: the unit goes on the track."""
+"""A translation session's audio pausing this long (no audio, or silent audio) ends a phrase:
+its unit is complete."""
 SENTENCE_END = re.compile(r"[.!?。？！]\s*$")
 """The original's caption is final at the end of a sentence (translation sessions stream it)."""
 
@@ -114,6 +115,19 @@ class _Phrase:
         self.audio: utils.aio.Chan[rtc.AudioFrame] = utils.aio.Chan()
         self.text: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.unit: Unit | None = None
+        self._paused: list[rtc.AudioFrame] = []
+        """Silence held back: spoken if the phrase goes on, dropped if it ends."""
+
+    def send(self, frame: rtc.AudioFrame) -> None:
+        for held in self._paused:
+            self.audio.send_nowait(held)
+        self._paused.clear()
+        self.audio.send_nowait(frame)
+
+    def pause(self, frame: rtc.AudioFrame) -> float:
+        """Holds a silent frame; returns how long the phrase has been silent."""
+        self._paused.append(frame)
+        return sum(f.duration for f in self._paused)
 
     def close(self, speech_end: float | None) -> None:
         """``speech_end``: when the speaker's utterance ended, if it has (its end lag)."""
@@ -538,7 +552,6 @@ class Interpreter:
         text: list[str] = []
         """Translated words that came before the phrase's audio."""
         original = ""
-        events = aiter(session.events())
 
         def close_phrase() -> None:
             nonlocal phrase
@@ -550,13 +563,16 @@ class Interpreter:
             while True:
                 try:
                     async with asyncio.timeout(PHRASE_GAP_S if phrase is not None else None):
-                        event = await anext(events)
+                        event = await session.recv()
                 except TimeoutError:  # the translation paused: its phrase is complete
                     close_phrase()
                     continue
+                if event is None:
+                    break
                 if isinstance(event, TranslatedAudio):
                     if is_silent(event.frame):
-                        close_phrase()
+                        if phrase is not None and phrase.pause(event.frame) >= PHRASE_GAP_S:
+                            close_phrase()
                         continue
                     if phrase is None:
                         utterance = clock.utterance
@@ -575,7 +591,7 @@ class Interpreter:
                         utterance.started.add(target)
                         phrase.unit = unit
                         self._tasks.create_task(self._speak(unit))
-                    phrase.audio.send_nowait(event.frame)
+                    phrase.send(event.frame)
                 elif isinstance(event, TranslatedText):
                     (phrase.words if phrase is not None else text).append(event.delta)
                 else:
@@ -587,8 +603,6 @@ class Interpreter:
                     )
                     if final:
                         original = ""
-        except StopAsyncIteration:
-            pass
         except TranslationError as e:
             logger.warning("translation session into %s: %s", target, e)
             lost(session, type(e).__name__)

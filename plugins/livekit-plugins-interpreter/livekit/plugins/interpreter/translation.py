@@ -177,13 +177,18 @@ class TranslationSession:
             )
             self._on_sent(CHUNK_MS / 1000)
 
+    async def recv(self) -> TranslationEvent | None:
+        """The next event; None once the session has ended. Safe to cancel (a timeout loses
+        nothing), unlike an async generator, which a cancelled step closes."""
+        event = await self._events.get()
+        if event is None:
+            self._events.put_nowait(None)  # every later call ends too
+        if isinstance(event, TranslationError):
+            raise event
+        return event
+
     async def events(self) -> AsyncIterator[TranslationEvent]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                return
-            if isinstance(event, TranslationError):
-                raise event
+        while (event := await self.recv()) is not None:
             yield event
 
     async def _send_loop(self) -> None:
