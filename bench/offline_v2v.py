@@ -69,6 +69,8 @@ class Run(BaseModel):
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return dict.fromkeys(("p50", "p90", "p95", "mean"))
     return {
         "p50": statistics.median(values),
         "p90": percentile(values, 0.9),

@@ -12,6 +12,7 @@ import tempfile
 import unicodedata
 import uuid
 import wave
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -59,6 +60,34 @@ def _texts(language: str) -> dict[str, str]:
 
 def known_text(name: str, language: str = "en") -> str:
     return _texts(language)[name]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A prompt recorded under one name in two languages: what is said, and its reference
+    translation (the other language's text; Debian writes the Spanish without accents)."""
+
+    name: str
+    path: Path
+    source_text: str
+    reference: str
+
+
+def bilingual(count: int, source: str = "en", target: str = "es") -> list[Pair]:
+    """``count`` prompts of 2–6 s and five words or more that both languages have, spread
+    evenly over them in name order: the same set on every machine."""
+    theirs = _texts(target)
+    pairs: list[Pair] = []
+    for name, text in sorted(_texts(source).items()):
+        path = SOUNDS / source / f"{name}.wav"
+        if not theirs.get(name) or "/" in name or len(text.split()) < 5 or not path.exists():
+            continue
+        with wave.open(str(path)) as w:
+            if 2.0 <= w.getnframes() / w.getframerate() <= 6.0:
+                pairs.append(Pair(name, path, text, theirs[name]))
+    if len(pairs) < count:
+        raise ValueError(f"only {len(pairs)} {source}/{target} prompts qualify, {count} asked")
+    return [pairs[i * len(pairs) // count] for i in range(count)]
 
 
 def normalize(text: str) -> str:

@@ -10,10 +10,11 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.privacy import pseudonym
 
+from .participant import wait_for
 from .process import ManagedProcess, free_ports
 
 if TYPE_CHECKING:
@@ -60,6 +61,14 @@ class WorkerProcess:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as resp:
             return str(resp.read().decode())
+
+    async def session_report(self, room: str) -> dict[str, Any]:
+        """The room's session report, once its job has ended and written it."""
+        files = self.data_dir / "reports"
+        pattern = f"RM_*-{room}-*.json"
+        await wait_for(lambda: list(files.glob(pattern)), "the report file", timeout=30)
+        report: dict[str, Any] = json.loads(next(files.glob(pattern)).read_text())
+        return report
 
     def stop(self) -> None:
         self.process.stop(timeout=30.0)

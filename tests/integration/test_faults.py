@@ -24,7 +24,7 @@ from stack.recordings import clip
 from stack.rooms import USER, joined_room, room_with
 from stack.worker import WorkerProcess, start_worker, worker_env
 
-from .rooms import MEASUREMENTS, session_report
+from .rooms import MEASUREMENTS
 
 SESSION_OPENED = {"openai": "realtime.session", "google": "live.session"}
 """What each realtime fake records as a session opens."""
@@ -118,7 +118,7 @@ async def test_a_realtime_socket_dropped_mid_answer_recovers_and_is_reported(
         )
         await user.leave()
 
-    report = await session_report(worker, room)
+    report = await worker.session_report(room)
     assert any(e.startswith("RealtimeModelError") for e in report["errors"]), report["errors"]
     assert len(report["turns"]) >= 2  # before the drop, and after it
 
@@ -170,7 +170,7 @@ async def test_a_cascade_llm_that_fails_twice_is_retried_and_the_answer_comes(
     )
     MEASUREMENTS.append(f"fault cascade LLM 503 twice: answered, v2v {v2v * 1000:.0f} ms")
     assert len([e for e in fakes.received() if e["kind"] == "fault"]) == 2
-    report = await session_report(worker, room)
+    report = await worker.session_report(room)
     assert len(report["errors"]) == 2 and len(report["turns"]) == 1, report
 
 
@@ -195,7 +195,7 @@ async def test_a_cascade_stage_that_stays_down_hands_over_to_its_fallback(
         f"fault cascade {stage.upper()} down, offline fallback: answered, v2v {v2v * 1000:.0f} ms"
     )
     assert [e for e in fakes.received() if e["kind"] == "fault"]  # OpenAI was asked first
-    report = await session_report(worker, room)
+    report = await worker.session_report(room)
     served = [line for line in report["cost"]["lines"] if line["stage"] == stage]
     assert {line["provider"] for line in served} == {"offline"}, report["cost"]
     assert len(report["turns"]) == 1, report
@@ -269,7 +269,7 @@ async def test_a_hung_offline_engine_is_reported_and_the_room_answers(
         f"fault offline {stage.upper()} hung, {'OpenAI fallback' if fallback else 'alone'}:"
         f" parley.status {reported_s:.1f} s after the speech; answered, v2v {v2v * 1000:.0f} ms"
     )
-    report = await session_report(hanging_worker, room)
+    report = await hanging_worker.session_report(room)
     assert len(report["turns"]) == 1, report
     if not fallback:
         assert f"{stage.upper()}Error: APITimeoutError" in report["errors"], report
@@ -345,7 +345,7 @@ async def test_a_cascade_stage_that_stalls_is_cut_off_and_the_answer_comes(
     MEASUREMENTS.append(
         f"fault cascade {stage.upper()} stalls 30 s: answered, v2v {v2v * 1000:.0f} ms"
     )
-    report = await session_report(worker, room)
+    report = await worker.session_report(room)
     assert report["errors"] and len(report["turns"]) == 1, report
 
 
@@ -418,7 +418,7 @@ async def test_an_interpreter_stage_that_fails_for_a_sentence_recovers_and_the_r
         await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
     finally:
         fakes.configure(faults=[])
-    report = await session_report(worker, name)
+    report = await worker.session_report(name)
     expected = f"{part}:" if part else "stt: APITimeoutError, retried"
     assert any(e.startswith(expected) for e in report["errors"]), report["errors"]
 

@@ -20,7 +20,7 @@ from stack.recordings import clip
 from stack.rooms import room_with
 from stack.worker import WorkerProcess, start_worker
 
-from .rooms import MEASUREMENTS, session_report, worker_env
+from .rooms import MEASUREMENTS, worker_env
 
 FRENCH = {"language": "fr"}
 PEOPLE = {"alice": {"language": "en"}, "bruno": {"language": "es"}, "chloe": FRENCH}
@@ -189,7 +189,7 @@ async def test_realtime_models_interpret_speech_to_speech(
 
     # The room ends: its session report has what the sessions used, and what it cost.
     await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
-    report = await session_report(worker, name)
+    report = await worker.session_report(name)
     assert report["mode"] == "interpreter" and report["errors"] == []
     assert report["usage"] and report["cost"]["total_dollars"] > 0, report
 
@@ -268,12 +268,19 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
             assert first_es < alice.speech_end
             assert not sound_after(alice, "interpretation-en", started)
 
-            def es() -> list[Transcript]:
-                return captions(bruno, **{"parley.target_language": "es"})
+            def es(final: str) -> list[Transcript]:
+                attrs = {"parley.target_language": "es", "lk.transcription_final": final}
+                return captions(bruno, **attrs)
 
-            await wait_for(es, "es caption")
-            assert es()[0].text == "Eres la única persona."
-            assert es()[0].attributes["parley.speaker"] == "alice"
+            await wait_for(lambda: es("true"), "es caption")
+            assert es("true")[0].text == "Eres la única persona."
+            assert es("true")[0].attributes["parley.speaker"] == "alice"
+            # Shown word by word while it is spoken, in the final caption's segment.
+            updates = es("false")
+            assert updates and updates[0].text == "Eres"
+            segment = es("true")[0].attributes["lk.segment_id"]
+            assert updates[0].attributes["lk.segment_id"] == segment
+            assert updates[0].received < es("true")[0].received
 
             def original() -> list[Transcript]:
                 finals = captions(
@@ -298,7 +305,7 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
     assert told and told[0]["audio"]["output"] == {"language": "es"}
 
     await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
-    report = await session_report(worker, name)
+    report = await worker.session_report(name)
     assert report["pipeline"] == "translation:openai"
     assert "session: TranslationError" in report["errors"]  # the drop was reported
     (line,) = [c for c in report["cost"]["lines"] if c["stage"] == "translation"]

@@ -552,12 +552,19 @@ class Interpreter:
         text: list[str] = []
         """Translated words that came before the phrase's audio."""
         original = ""
+        phrases = 0
 
         def close_phrase() -> None:
             nonlocal phrase
             if phrase is not None:
                 phrase.close(clock.ended())
                 phrase = None
+
+        async def show(phrase: _Phrase) -> None:
+            """The phrase's words so far, as an update of its caption."""
+            words = "".join(phrase.words).strip()
+            if phrase.unit is not None and words:
+                await self._caption_translation(phrase.unit, words, final=False)
 
         try:
             while True:
@@ -578,11 +585,13 @@ class Interpreter:
                         utterance = clock.utterance
                         phrase = _Phrase(text)
                         text = []
+                        phrases += 1
                         unit = Unit(
                             speaker=speaker,
                             source=source,
                             target=target,
-                            segment_id=utterance.segment_id,
+                            # Each phrase its own caption, updated as its words arrive.
+                            segment_id=f"{utterance.segment_id}_{phrases}",
                             translation=phrase.text,
                             speech_start=utterance.start,
                             first=target not in utterance.started,
@@ -591,9 +600,12 @@ class Interpreter:
                         utterance.started.add(target)
                         phrase.unit = unit
                         self._tasks.create_task(self._speak(unit))
+                        await show(phrase)
                     phrase.send(event.frame)
                 elif isinstance(event, TranslatedText):
                     (phrase.words if phrase is not None else text).append(event.delta)
+                    if phrase is not None:
+                        await show(phrase)
                 else:
                     original += event.delta
                     final = bool(SENTENCE_END.search(original))
@@ -705,7 +717,7 @@ class Interpreter:
             },
         )
 
-    async def _caption_translation(self, unit: Unit, text: str) -> None:
+    async def _caption_translation(self, unit: Unit, text: str, final: bool = True) -> None:
         listeners = [
             p.identity
             for p in participants.humans(self._room)
@@ -715,7 +727,7 @@ class Interpreter:
         await self._send_caption(
             text,
             {
-                ATTRIBUTE_TRANSCRIPTION_FINAL: "true",
+                ATTRIBUTE_TRANSCRIPTION_FINAL: str(final).lower(),
                 ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: f"{unit.segment_id}-{unit.target}",
                 ATTRIBUTE_TRANSCRIPTION_TRACK_ID: track.sid if track else "",
                 self._opts.captions.speaker: unit.speaker,
