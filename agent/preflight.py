@@ -119,8 +119,9 @@ def uses(
     stages need none. ``probed``: only those worth a reachability check before the room
     starts, so not a stage with fallbacks (an unreachable provider there is what they are
     for)."""
-    if isinstance(room, RoomConfig) and room.translates:
-        return [Use("interpreter.backend", _OPENAI)]  # the room's pipeline is not used
+    if isinstance(room, RoomConfig) and room.translator is not None:
+        # The room's pipeline is not used.
+        return [Use("interpreter.backend", _ENDPOINTS[(room.translator, "realtime")])]
     pipeline = room.pipeline if isinstance(room, RoomConfig) else room
     realtime = (
         [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]

@@ -13,7 +13,7 @@ update that showed it (``stack.translation_scores``).
 
 - ``offline``: no keys, the offline cascade (Whisper → Apertium → espeak-ng), all real.
 - ``openai`` / ``google``: the realtime speech-to-speech backend on the fake providers;
-- ``openai-translation``: OpenAI's realtime translation sessions on the fake.
+- ``openai-translation`` / ``gemini-translation``: the translation services on the fakes.
 The fakes answer at once and say a fixed sentence: their lag is what Parley (and, for the
 realtime backends, the provider's turn detection) adds, and their captions are not scored.
 Prints one row per backend and writes JSON.
@@ -50,6 +50,7 @@ BACKENDS: dict[str, dict[str, Any]] = {
     "openai": {"pipeline": {"kind": "realtime", "provider": "openai"}},
     "google": {"pipeline": {"kind": "realtime", "provider": "google"}},
     "openai-translation": {"interpreter": {"backend": "openai-translation"}},
+    "gemini-translation": {"interpreter": {"backend": "gemini-translation"}},
 }
 REAL = {"offline"}
 """Backends whose translations are real, so worth scoring."""

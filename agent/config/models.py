@@ -266,7 +266,7 @@ realtime pipeline a session per speaker and language."""
 Identity = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-InterpreterBackend = Literal["pipeline", "openai-translation"]
+InterpreterBackend = Literal["pipeline", "openai-translation", "gemini-translation"]
 
 
 class InterpreterOptions(_Strict):
@@ -282,11 +282,13 @@ class InterpreterOptions(_Strict):
         "translates and voices clause by clause; a realtime model is instructed to interpret "
         "each turn); `openai-translation`: OpenAI's realtime translation sessions translate "
         "continuously while the speaker talks, one session per speaker and language "
-        "(needs `OPENAI_API_KEY`; the pipeline is not used).",
+        "(needs `OPENAI_API_KEY`; the pipeline is not used); `gemini-translation`: the same "
+        "with Gemini Live's translation (needs `GOOGLE_API_KEY`).",
     )
     model: ModelName | None = Field(
         default=None,
-        description="The `openai-translation` model; default `gpt-realtime-translate`.",
+        description="The translation backend's model; default `gpt-realtime-translate` "
+        "(openai) or `gemini-3.5-live-translate-preview` (gemini).",
     )
 
 
@@ -407,7 +409,10 @@ class ProviderPrices(_Strict):
         default=0.0, ge=0, description="Cascade TTS, $ per million characters."
     )
     translation_per_minute: float = Field(
-        default=0.0, ge=0, description="Realtime translation, $ per minute of audio heard."
+        default=0.0,
+        ge=0,
+        description="Realtime translation, $ per minute of audio heard (Google publishes no "
+        "per-minute price for Live translation: set it to bill it).",
     )
 
 
@@ -488,6 +493,14 @@ class RoomConfig(_Strict):
         description="Let LiveKit Cloud record this session (audio, transcripts, traces, logs) "
         "where the project allows it; off unless set: what a room says may be health data.",
     )
+
+    @property
+    def translator(self) -> CloudProvider | None:
+        """The provider whose translation backend stands in for an interpreter room's
+        pipeline; None where the pipeline interprets (or the mode is not interpreter)."""
+        if self.mode != "interpreter" or self.interpreter.backend == "pipeline":
+            return None
+        return "google" if self.interpreter.backend == "gemini-translation" else "openai"
 
     @property
     def translates(self) -> bool:

@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 
 from livekit.agents import llm, metrics, stt, tts
 from livekit.plugins import interpreter, offline
+from livekit.plugins.interpreter import gemini_translation
 
 from .. import protocol
 from ..config.errors import ErrorCode, ErrorReport
 from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
+from ..pipeline.options import present
 from ..reports.cost import Usage
 from ..reports.publish import publish
 from ..reports.session import SessionRecorder
@@ -27,9 +29,7 @@ INTERIM_S = 0.5
 SPEED = 1.2
 """Interpreters speak faster than the speaker, or each translation ends later than the last."""
 M = TypeVar("M", stt.STT[Any], tts.TTS[Any], llm.LLM[Any])
-Backend = (
-    interpreter.CascadeBackend | interpreter.RealtimeBackend | interpreter.OpenAITranslationBackend
-)
+Backend = interpreter.CascadeBackend | interpreter.RealtimeBackend | interpreter.TranslationBackend
 CAPTIONS = interpreter.CaptionAttributes(
     speaker=protocol.SPEAKER,
     source_language=protocol.SOURCE_LANGUAGE,
@@ -59,10 +59,11 @@ def backend(
             model.on("error", retried)
         return model
 
+    model = config.interpreter.model
     if config.interpreter.backend == "openai-translation":
-        return interpreter.OpenAITranslationBackend(
-            model=config.interpreter.model or interpreter.translation.DEFAULT_MODEL
-        )
+        return interpreter.OpenAITranslationBackend(**present(model=model))
+    if config.interpreter.backend == "gemini-translation":
+        return gemini_translation.GeminiTranslationBackend(**present(model=model))
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
         # Gemini Live takes the language it speaks as an option: the session's target.
@@ -121,7 +122,7 @@ async def run(room: RoomContext) -> None:
     serving = backend(config, usage, room.status.retried)
 
     def used() -> list[Usage]:
-        own = serving.usage() if isinstance(serving, interpreter.OpenAITranslationBackend) else []
+        own = serving.usage() if isinstance(serving, interpreter.TranslationBackend) else []
         return [*usage.flatten(), *own]
 
     recorder = SessionRecorder(

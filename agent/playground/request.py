@@ -24,7 +24,12 @@ from ..config.models import TURN_PRESETS, InterpreterBackend, LanguageTag, TurnP
 
 PageMode = Literal["assistant", "interpreter", "meeting", "intake"]
 PagePipeline = Literal[
-    "offline", "openai-cascade", "openai-realtime", "gemini-realtime", "openai-translation"
+    "offline",
+    "openai-cascade",
+    "openai-realtime",
+    "gemini-realtime",
+    "openai-translation",
+    "gemini-translation",
 ]
 
 PIPELINES: dict[PagePipeline, dict[str, Any]] = {
@@ -40,9 +45,11 @@ PIPELINES: dict[PagePipeline, dict[str, Any]] = {
     "gemini-realtime": {"kind": "realtime", "provider": "google"},
     # The interpreter's translation backend stands in for the pipeline (which needs no key).
     "openai-translation": OFFLINE_CASCADE,
+    "gemini-translation": OFFLINE_CASCADE,
 }
 INTERPRETER_BACKENDS: dict[PagePipeline, InterpreterBackend] = {
-    "openai-translation": "openai-translation"
+    "openai-translation": "openai-translation",
+    "gemini-translation": "gemini-translation",
 }
 """Page choices that are an interpreter backend, not a pipeline: interpreter mode only."""
 PIPELINE_LABELS: dict[PagePipeline, str] = {
@@ -51,6 +58,7 @@ PIPELINE_LABELS: dict[PagePipeline, str] = {
     "openai-realtime": "OpenAI Realtime (speech to speech)",
     "gemini-realtime": "Gemini Live (speech to speech)",
     "openai-translation": "OpenAI realtime translation (interpreter mode)",
+    "gemini-translation": "Gemini Live translation (interpreter mode)",
 }
 LANGUAGES: dict[str, str] = {
     "en": "English",

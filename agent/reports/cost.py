@@ -97,7 +97,7 @@ def session_cost(usage: Sequence[Usage], config: RoomConfig, duration_s: float) 
                 + u.characters_count * prices.tts_per_million_chars / M
             )
         elif isinstance(u, TranslationUsage):
-            stage, provider = "translation", "openai"  # the one translation backend so far
+            stage, provider = "translation", "google" if u.provider == "google" else "openai"
             minutes = u.audio_duration / 60
             quantity = {"minutes": minutes}
             dollars = minutes * _prices(config, provider).translation_per_minute

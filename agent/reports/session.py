@@ -58,8 +58,8 @@ class SessionReport(BaseModel):
 
 
 def pipeline_label(config: RoomConfig) -> str:
-    if config.translates:
-        return "translation:openai"
+    if config.translator is not None:
+        return f"translation:{config.translator}"
     p = config.pipeline
     if isinstance(p, CascadePipeline):
         return f"cascade:{p.stt.provider}+{p.llm.provider}+{p.tts.provider}"

@@ -1,5 +1,11 @@
 """Fake Gemini Live API: the BidiGenerateContent WebSocket the google-genai client opens.
 
+With ``generationConfig.translationConfig`` (``targetLanguageCode``) a session translates
+instead, with no turns: what it hears goes to ``fakes.translation_engine``, whose audio comes
+back as ``modelTurn`` audio parts, its words as ``outputTranscription``, the source's as
+``inputTranscription``, and a ``turnComplete`` (with usage) ends each phrase; a target
+espeak-ng has no voice for closes the socket (1007); ``audioStreamEnd`` flushes and closes.
+
 One WebSocket is one Live session: ``setup`` → ``setupComplete``, then ``realtimeInput`` audio
 (turns detected with an energy VAD, or ``activityStart``/``activityEnd`` when the client disables
 automatic activity detection), ``clientContent`` and ``toolResponse``. Every turn is answered with
@@ -26,6 +32,7 @@ from aiohttp import WSMsgType, web
 from .audio import EnergyVad, resample, speak
 from .faults import LIVE, ON_CONNECT, Fault, http_answer
 from .record import Recorder
+from .translation_engine import Output, TranslationEngine, voice_exists
 
 PROVIDER = "google"
 # google-genai: f"{base_url}/ws/google.ai.generativelanguage.{api_version}.GenerativeService.
@@ -161,6 +168,8 @@ class _LiveSession:
         self._sent = 0
         self._silent_until = 0.0
         """A ``silent`` fault: nothing is sent before this (monotonic) time."""
+        self._translation: TranslationEngine | None = None
+        """A translation session (``generationConfig.translationConfig``): no turns."""
 
     async def run(self) -> None:
         try:
@@ -169,6 +178,9 @@ class _LiveSession:
                 await self._ws.close(code=1007, message=b"the first message must be setup")
                 return
             self._on_setup(first["setup"])
+            if self._translation and not voice_exists(self._translation.language):
+                await self._ws.close(code=1007, message=b"unsupported target language")
+                return
             self._record("live.session")
             await self._send({"setupComplete": {}})
             while (message := await self._receive()) is not None:
@@ -229,6 +241,10 @@ class _LiveSession:
         self._audio_out = "AUDIO" in modalities
         self._transcribe_input = "inputAudioTranscription" in setup
         self._transcribe_output = "outputAudioTranscription" in setup
+        if target := _dig(generation, "translationConfig", "targetLanguageCode"):
+            self._translation = TranslationEngine(
+                self._recorder, str(target), INPUT_RATE, transcribe=self._transcribe_input
+            )
         self._tools = {
             str(f.get("name"))
             for tool in setup.get("tools") or []
@@ -241,6 +257,7 @@ class _LiveSession:
             input_transcription=self._transcribe_input,
             output_transcription=self._transcribe_output,
             automatic_activity_detection=self._automatic_activity,
+            translation=_dig(generation, "translationConfig"),
             voice=_dig(
                 generation, "speechConfig", "voiceConfig", "prebuiltVoiceConfig", "voiceName"
             ),
@@ -268,13 +285,19 @@ class _LiveSession:
             await self._on_user_started(self._vad.audio_ms)
         if "activityEnd" in realtime:
             await self._on_user_stopped(self._vad.audio_ms, "activity")
-        if realtime.get("audioStreamEnd") and self._automatic_activity:
+        if realtime.get("audioStreamEnd") and self._translation:
+            await self._translated(self._translation.flush())  # said to its end, then closed
+            await self._ws.close()
+        elif realtime.get("audioStreamEnd") and self._automatic_activity:
             # the microphone closed: flushing the VAD with silence ends a turn in progress
             silence = np.zeros(INPUT_RATE * self._vad.silence_ms // 1000, dtype=np.int16)
             await self._on_vad_events(self._vad.feed(silence))
 
     async def _on_audio(self, pcm: np.ndarray) -> None:
         self._audio_ms += pcm.size * 1000 / INPUT_RATE
+        if self._translation is not None:
+            await self._translated(self._translation.feed(pcm.tobytes()))
+            return
         events = self._vad.feed(pcm)
         if self._automatic_activity:
             await self._on_vad_events(events)
@@ -395,6 +418,20 @@ class _LiveSession:
         self._reply_audio_ms += len(chunk) * 1000 // (2 * OUTPUT_RATE)
         if piece and self._transcribe_output:
             await self._send({"serverContent": {"outputTranscription": {"text": piece}}})
+
+    async def _translated(self, outputs: list[Output]) -> None:
+        """A translation session's output: each phrase is one model turn."""
+        for out in outputs:
+            if out.kind == "audio":
+                assert isinstance(out.data, bytes)
+                self._turn_open = True
+                await self._send_chunk(out.data, "")
+            elif out.kind == "translation" and self._transcribe_output:
+                await self._send({"serverContent": {"outputTranscription": {"text": out.data}}})
+            elif out.kind == "source":
+                await self._send({"serverContent": {"inputTranscription": {"text": out.data}}})
+            elif out.kind == "spoken":
+                await self._finish_turn()
 
     async def _finish_turn(self) -> None:
         """Closes the open turn with turnComplete and the usage of the audio since the last."""

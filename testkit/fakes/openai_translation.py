@@ -3,20 +3,13 @@
 One WebSocket is one session of ``?model=``; the first event is ``session.created``.
 ``session.update`` may set only ``audio.output.language``, ``audio.input.transcription`` and
 ``audio.input.noise_reduction`` (anything else is an ``invalid_request_error`` naming the
-param) and is answered by ``session.updated``; audio before a target language is set is an
-error. ``session.input_audio_buffer.append`` takes base64 24 kHz PCM16 (an odd byte count is
-an error), consumed in 200 ms engine frames.
-
-The fake understands nothing. An energy VAD hears phrases; ``translation_lag_ms`` of audio
-after a phrase starts, the fake starts speaking its translation — ``settings.translations``
-in order, else ``settings.reply_text`` — as real speech in the target language (espeak-ng's
-voice for it) in 200 ms ``session.output_audio.delta`` frames, one for each engine frame it
-is sent (the engine runs on the audio it gets, so a client that stops sending stops it), with
-the words as ``session.output_transcript.delta`` spread over the audio. Phrases that
-overlap their predecessor's translation queue behind it. With ``audio.input.transcription``
-set, the phrase's source text (``settings.transcripts``, else "I said something for N
-seconds") comes as ``session.input_transcript.delta`` words when the phrase ends.
-``session.close`` flushes the rest at once, then ``session.closed``.
+param, as is a language espeak-ng has no voice for) and is answered by ``session.updated``;
+audio before a target language is set is an error. ``session.input_audio_buffer.append``
+takes base64 24 kHz PCM16 (an odd byte count is an error). What it hears is translated by
+``fakes.translation_engine``: ``session.output_audio.delta`` (200 ms frames),
+``session.output_transcript.delta`` and, with transcription on,
+``session.input_transcript.delta``, each with ``elapsed_ms``. ``session.close`` flushes the
+rest at once, then ``session.closed``.
 
 Faults of stage ``translation``: ``http`` / ``stall`` refuse a session; ``close`` drops a live
 one after ``after_events`` events.
@@ -27,25 +20,24 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .audio import EnergyVad, speak
 from .faults import LIVE, ON_CONNECT, Fault, http_answer
-from .openai_http import PROVIDER, SAMPLE_RATE, Json, auth_error, fake_transcript, new_id, words
+from .openai_http import PROVIDER, SAMPLE_RATE, Json, auth_error, new_id
 from .record import Recorder
+from .translation_engine import Output, TranslationEngine, voice_exists
 
-FRAME_MS = 200
-FRAME_BYTES = SAMPLE_RATE * 2 * FRAME_MS // 1000
-PHRASE_SILENCE_MS = 400
-"""A pause this long ends a phrase (the fake's stand-in for the engine's segmentation)."""
 UPDATABLE = {"audio.output.language", "audio.input.transcription", "audio.input.noise_reduction"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+EVENTS = {
+    "audio": "session.output_audio.delta",
+    "translation": "session.output_transcript.delta",
+    "source": "session.input_transcript.delta",
+}
 
 
 def routes(recorder: Recorder) -> list[web.RouteDef]:
@@ -72,27 +64,6 @@ def _paths(tree: Json, prefix: str = "") -> list[str]:
     return out
 
 
-def _voice_exists(language: str) -> bool:
-    try:
-        speak("a", SAMPLE_RATE, language.split("-")[0])
-    except subprocess.CalledProcessError:
-        return False
-    return True
-
-
-@dataclass
-class _Speech:
-    """One phrase's translation, being sent a frame at a time."""
-
-    pcm: bytes
-    words: deque[str]
-    sent: int = 0
-
-    @property
-    def done(self) -> bool:
-        return self.sent >= len(self.pcm)
-
-
 @dataclass
 class _Session:
     ws: web.WebSocketResponse
@@ -102,16 +73,7 @@ class _Session:
     language: str | None = None
     transcription: Json | None = None
     noise_reduction: Json | None = None
-    pending: bytearray = field(default_factory=bytearray)
-    frames: int = 0
-    """Engine frames consumed: the session's clock is ``frames * FRAME_MS``."""
-    vad: EnergyVad = field(
-        default_factory=lambda: EnergyVad(SAMPLE_RATE, silence_ms=PHRASE_SILENCE_MS)
-    )
-    phrase_start_ms: int | None = None
-    due: deque[tuple[int, _Speech]] = field(default_factory=deque)
-    """Translations that start once the clock reaches their time."""
-    speaking: deque[_Speech] = field(default_factory=deque)
+    engine: TranslationEngine | None = None
     fault: Fault | None = None
     sent_events: int = 0
 
@@ -143,17 +105,18 @@ class _Session:
             elif kind == "session.input_audio_buffer.append":
                 await self._append(event)
             elif kind == "session.close":
-                await self._flush()
+                await self._emit(self.engine.flush() if self.engine else [])
                 await self._send("session.closed")
                 await self.ws.close()
             else:
                 await self._error("invalid_value", f"Invalid value: '{kind}'.", event, "type")
+        total_ms = self.engine.now_ms if self.engine else 0
         self.recorder.add(
             PROVIDER,
             "translation.session.closed",
             session_id=self.id,
             language=self.language,
-            total_ms=self.frames * FRAME_MS,
+            total_ms=total_ms,
         )
 
     async def _update(self, event: Json) -> None:
@@ -164,7 +127,7 @@ class _Session:
                 return
         audio = session.get("audio") or {}
         language = (audio.get("output") or {}).get("language", self.language)
-        if language is not None and not (LANGUAGE.match(language) and _voice_exists(language)):
+        if language is not None and not (LANGUAGE.match(language) and voice_exists(language)):
             param = "session.audio.output.language"
             await self._error("invalid_value", f"Unsupported language '{language}'.", event, param)
             return
@@ -172,11 +135,15 @@ class _Session:
         self.language = language
         self.transcription = inputs.get("transcription", self.transcription)
         self.noise_reduction = inputs.get("noise_reduction", self.noise_reduction)
+        if language is not None:
+            self.engine = self.engine or TranslationEngine(self.recorder, language, SAMPLE_RATE)
+            self.engine.language = language
+            self.engine.transcribe = self.transcription is not None
         self.recorder.add(PROVIDER, "translation.session.update", session_id=self.id, **session)
         await self._send("session.updated", session=self.config())
 
     async def _append(self, event: Json) -> None:
-        if self.language is None:
+        if self.engine is None:
             message = "Set session.audio.output.language before sending audio."
             await self._error("missing_language", message, event, "session.audio.output.language")
             return
@@ -184,70 +151,22 @@ class _Session:
         if len(data) % 2:
             await self._error("invalid_audio", "Audio must be 24 kHz PCM16 mono.", event, "audio")
             return
-        self.pending += data
-        while len(self.pending) >= FRAME_BYTES:
-            frame, self.pending = bytes(self.pending[:FRAME_BYTES]), self.pending[FRAME_BYTES:]
-            await self._engine_frame(frame)
+        await self._emit(self.engine.feed(data))
 
-    async def _engine_frame(self, frame: bytes) -> None:
-        now_ms = self.frames * FRAME_MS
-        self.frames += 1
-        for kind, at_ms in self.vad.feed(frame):
-            self.recorder.add(PROVIDER, f"translation.{kind}", session_id=self.id, at_ms=at_ms)
-            if kind == "speech_started":
-                self.phrase_start_ms = at_ms
-                lag = self.recorder.settings.translation_lag_ms
-                self.due.append((at_ms + lag, self._translation()))
-            elif self.phrase_start_ms is not None:
-                await self._source_text(at_ms - self.phrase_start_ms, now_ms)
-                self.phrase_start_ms = None
-        while self.due and self.due[0][0] <= now_ms:
-            self.speaking.append(self.due.popleft()[1])
-        await self._speak_frame(now_ms)
-
-    def _translation(self) -> _Speech:
-        settings = self.recorder.settings
-        text = settings.translations.pop(0) if settings.translations else settings.reply_text
-        assert self.language is not None
-        return _Speech(speak(text, SAMPLE_RATE, self.language.split("-")[0]), deque(words(text)))
-
-    async def _speak_frame(self, now_ms: int) -> None:
-        """One frame of the translation under way, and its share of the words."""
-        if not self.speaking:
-            return
-        speech = self.speaking[0]
-        chunk = speech.pcm[speech.sent : speech.sent + FRAME_BYTES]
-        speech.sent += len(chunk)
-        frames_left = -(-(len(speech.pcm) - speech.sent) // FRAME_BYTES)
-        share = len(speech.words) if frames_left == 0 else -(-len(speech.words) // frames_left)
-        for _ in range(min(share, len(speech.words))):
-            delta = speech.words.popleft()
-            await self._send("session.output_transcript.delta", delta=delta, elapsed_ms=now_ms)
-        await self._send(
-            "session.output_audio.delta",
-            delta=base64.b64encode(chunk).decode(),
-            sample_rate=SAMPLE_RATE,
-            channels=1,
-            format="pcm16",
-            elapsed_ms=now_ms,
-        )
-        if speech.done:
-            self.speaking.popleft()
-
-    async def _source_text(self, voiced_ms: int, now_ms: int) -> None:
-        if self.transcription is None:
-            return
-        for delta in words(self.recorder.transcript(fake_transcript(voiced_ms))):
-            await self._send("session.input_transcript.delta", delta=delta, elapsed_ms=now_ms)
-
-    async def _flush(self) -> None:
-        """``session.close``: what is still to say is said now."""
-        if self.phrase_start_ms is not None:
-            await self._source_text(self.frames * FRAME_MS - self.phrase_start_ms, 0)
-        self.speaking.extend(speech for _, speech in self.due)
-        self.due.clear()
-        while self.speaking and not self.ws.closed:
-            await self._speak_frame(self.frames * FRAME_MS)
+    async def _emit(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            if out.kind == "audio":
+                assert isinstance(out.data, bytes)
+                await self._send(
+                    EVENTS["audio"],
+                    delta=base64.b64encode(out.data).decode(),
+                    sample_rate=SAMPLE_RATE,
+                    channels=1,
+                    format="pcm16",
+                    elapsed_ms=out.elapsed_ms,
+                )
+            elif out.kind in EVENTS:
+                await self._send(EVENTS[out.kind], delta=out.data, elapsed_ms=out.elapsed_ms)
 
     async def _send(self, type_: str, **fields: Any) -> None:
         if self.ws.closed:

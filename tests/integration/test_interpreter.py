@@ -7,7 +7,9 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from livekit import rtc
@@ -238,12 +240,37 @@ async def test_an_unsupported_pair_is_reported_before_anyone_talks(
     assert "openai or google" in error["message"]
 
 
-TRANSLATION = {"mode": "interpreter", "interpreter": {"backend": "openai-translation"}}
+@dataclass(frozen=True)
+class Translator:
+    """What differs between the two translation services, as the fakes record them."""
+
+    provider: str
+    model: str
+    fault_stage: str
+    """The fakes' stage whose faults strike its sessions."""
+    per_minute: float
+    """The default price table's rate."""
+
+    def told_spanish(self, events: list[dict[str, Any]]) -> bool:
+        if self.provider == "openai":
+            updates = [e for e in events if e.get("kind") == "translation.session.update"]
+            return bool(updates) and updates[0]["audio"]["output"] == {"language": "es"}
+        setups = [e for e in events if e.get("kind") == "live.setup"]
+        return bool(setups) and setups[-1]["translation"] == {"targetLanguageCode": "es"}
 
 
-async def test_openai_translation_speaks_while_the_speaker_talks(
-    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
+TRANSLATORS = {
+    "openai-translation": Translator("openai", "gpt-realtime-translate", "translation", 0.034),
+    "gemini-translation": Translator("google", "gemini-3.5-live-translate-preview", "realtime", 0),
+}
+
+
+@pytest.mark.parametrize("backend", list(TRANSLATORS))
+async def test_a_translation_service_speaks_while_the_speaker_talks(
+    backend: str, livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess
 ) -> None:
+    translator = TRANSLATORS[backend]
+    config = {"mode": "interpreter", "interpreter": {"backend": backend}}
     people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
     fakes.configure(
         translations=["Eres la única persona.", "Nadie está disponible."],
@@ -251,7 +278,7 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
     )
     try:
         async with room_with(
-            livekit_server, worker.agent_name, people, dispatch_metadata=TRANSLATION, prefix="tr"
+            livekit_server, worker.agent_name, people, dispatch_metadata=config, prefix="tr"
         ) as room:
             alice, bruno = room["alice"], room["bruno"]
             await bruno.wait_for_agent_track("interpretation-es")
@@ -262,7 +289,7 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
             assert alice.speech_end is not None and alice.speech_start is not None
             # Simultaneous: the translation is heard before the speaker has finished.
             MEASUREMENTS.append(
-                f"openai-translation: first translated audio {first_es - alice.speech_start:.2f}"
+                f"{backend}: first translated audio {first_es - alice.speech_start:.2f}"
                 f" s after speech start, {first_es - alice.speech_end:+.2f} s after its end"
             )
             assert first_es < alice.speech_end
@@ -292,7 +319,7 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
             assert original()[0].text.startswith("You are currently the only person")
 
             # The session drops: it is reported, reopened after the backoff, and goes on.
-            fakes.configure(faults=[{"stage": "translation", "kind": "close"}])
+            fakes.configure(faults=[{"stage": translator.fault_stage, "kind": "close"}])
             await alice.speak(clip("agent-pass"))
             resumed = time.monotonic()
             await asyncio.sleep(1.5)  # past the first backoff
@@ -301,13 +328,13 @@ async def test_openai_translation_speaks_while_the_speaker_talks(
             name = alice.room.name
     finally:
         fakes.configure(translations=[], transcripts=[], faults=[])
-    told = [e for e in fakes.received() if e.get("kind") == "translation.session.update"]
-    assert told and told[0]["audio"]["output"] == {"language": "es"}
+    assert translator.told_spanish(fakes.received())
 
     await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
     report = await worker.session_report(name)
-    assert report["pipeline"] == "translation:openai"
+    assert report["pipeline"] == f"translation:{translator.provider}"
     assert "session: TranslationError" in report["errors"]  # the drop was reported
     (line,) = [c for c in report["cost"]["lines"] if c["stage"] == "translation"]
-    assert line["model"] == "gpt-realtime-translate" and line["quantity"]["minutes"] > 0.1
-    assert report["cost"]["total_dollars"] == pytest.approx(line["quantity"]["minutes"] * 0.034)
+    assert line["model"] == translator.model and line["quantity"]["minutes"] > 0.1
+    expected = line["quantity"]["minutes"] * translator.per_minute
+    assert report["cost"]["total_dollars"] == pytest.approx(expected)

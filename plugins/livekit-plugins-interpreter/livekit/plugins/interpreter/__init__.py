@@ -7,10 +7,11 @@ from .backend import Backend, CascadeBackend, LLMTranslator, RealtimeBackend, Tr
 from .interpreter import CaptionAttributes, Interpreter, InterpreterOptions
 from .lag import LagRecorder, LagSummary, UtteranceLag
 from .log import logger
+from .openai_translation import OpenAITranslationBackend, OpenAITranslationSession
 from .output import TRACK_PREFIX
 from .segmenter import ClauseSegmenter
 from .translation import (
-    OpenAITranslationBackend,
+    TranslationBackend,
     TranslationError,
     TranslationSession,
     TranslationUsage,
@@ -29,7 +30,9 @@ __all__ = [
     "LagRecorder",
     "LagSummary",
     "OpenAITranslationBackend",
+    "OpenAITranslationSession",
     "RealtimeBackend",
+    "TranslationBackend",
     "TranslationError",
     "TranslationSession",
     "TranslationUsage",

@@ -35,9 +35,9 @@ from .log import logger
 from .output import InterpretationTrack, Unit
 from .segmenter import ClauseSegmenter
 from .translation import (
-    OpenAITranslationBackend,
     TranslatedAudio,
     TranslatedText,
+    TranslationBackend,
     TranslationError,
     TranslationSession,
 )
@@ -149,7 +149,7 @@ class Interpreter:
     def __init__(
         self,
         room: rtc.Room,
-        backend: Backend | RealtimeBackend | OpenAITranslationBackend,
+        backend: Backend | RealtimeBackend | TranslationBackend,
         options: InterpreterOptions | None = None,
         *,
         on_unsupported: Callable[[str, str, str], None] | None = None,
@@ -327,7 +327,7 @@ class Interpreter:
 
             async def publish() -> InterpretationTrack:
                 # Speech-to-speech brings its own audio; a cascade voices text with its TTS.
-                if isinstance(self._backend, (RealtimeBackend, OpenAITranslationBackend)):
+                if isinstance(self._backend, (RealtimeBackend, TranslationBackend)):
                     speech, rate = None, self._backend.sample_rate
                 else:
                     speech = await asyncio.to_thread(self._backend.tts, language)
@@ -375,7 +375,7 @@ class Interpreter:
             self._hear_realtime(p.identity, language, track, self._backend)
             if isinstance(self._backend, RealtimeBackend)
             else self._hear_translation(p.identity, language, track, self._backend)
-            if isinstance(self._backend, OpenAITranslationBackend)
+            if isinstance(self._backend, TranslationBackend)
             else self._hear(p.identity, language, track, self._backend)
         )
         task = asyncio.create_task(hearing, name=f"hear {p.identity}")
@@ -519,7 +519,7 @@ class Interpreter:
         identity: str,
         language: str,
         track: rtc.RemoteAudioTrack,
-        backend: OpenAITranslationBackend,
+        backend: TranslationBackend,
     ) -> None:
         """Translation sessions: they speak while the speaker talks. Their audio is cut into
         phrases at its pauses, each one unit on the target's track; the speaker's own
