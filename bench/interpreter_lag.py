@@ -95,17 +95,24 @@ async def translated(
     raise TimeoutError(f"no translation on {TRACK} within {timeout}s")
 
 
-def spanish_captions(listener: Participant, after: float) -> dict[str, list[Transcript]]:
-    """The Spanish captions since ``after``, by segment: its updates, then its final."""
-    segments: dict[str, list[Transcript]] = {}
+def spanish_captions(listener: Participant, after: float) -> list[list[Transcript]]:
+    """The Spanish captions since ``after``, each as its updates and then its final (a
+    segment may hold several captions in a row: each final ends one)."""
+    open_: dict[str, list[Transcript]] = {}
+    captions: list[list[Transcript]] = []
     for c in listener.transcripts:
         if c.received > after and c.attributes.get("parley.target_language") == "es":
-            segments.setdefault(c.attributes.get("lk.segment_id", ""), []).append(c)
-    return segments
+            updates = open_.setdefault(c.attributes.get("lk.segment_id", ""), [])
+            if not updates:
+                captions.append(updates)
+            updates.append(c)
+            if c.final:
+                del open_[c.attributes.get("lk.segment_id", "")]
+    return captions
 
 
 def word_times(updates: list[Transcript], start: float) -> list[float]:
-    """When each word of a segment's final text was first shown, from ``start``."""
+    """When each word of a caption's last text was first shown, from ``start``."""
     times: list[float] = []
     for c in updates:
         times += [c.received - start] * max(0, len(c.text.split()) - len(times))
@@ -118,15 +125,14 @@ async def say(speaker: Participant, listener: Participant, pair: Pair) -> Uttera
     assert start is not None and end is not None
     first, last = await translated(listener, start)
     await asyncio.sleep(CAPTION_GRACE_S)
-    segments = spanish_captions(listener, start).values()
-    finals = [next((c for c in s if c.final), s[-1]) for s in segments]
-    times = sorted(t for s in segments for t in word_times(s, start))
+    captions = spanish_captions(listener, start)
+    times = sorted(t for updates in captions for t in word_times(updates, start))
     return Utterance(
         clip=pair.name,
         start_lag_s=first - start,
         end_lag_s=last - end,
         al_s=average_lagging(times, end - start),
-        caption=" ".join(c.text for c in finals),
+        caption=" ".join(updates[-1].text for updates in captions),
         reference=pair.reference,
     )
 
