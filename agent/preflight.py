@@ -119,9 +119,12 @@ def uses(
     stages need none. ``probed``: only those worth a reachability check before the room
     starts, so not a stage with fallbacks (an unreachable provider there is what they are
     for)."""
-    if isinstance(room, RoomConfig) and room.translator is not None:
-        # The room's pipeline is not used.
-        return [Use("interpreter.backend", _ENDPOINTS[(room.translator, "realtime")])]
+    translator = room.translator if isinstance(room, RoomConfig) else None
+    if translator is not None:
+        # The room's pipeline is not used; a model on the worker needs no endpoint.
+        if translator == "offline":
+            return []
+        return [Use("interpreter.backend", _ENDPOINTS[(translator, "realtime")])]
     pipeline = room.pipeline if isinstance(room, RoomConfig) else room
     realtime = (
         [Use("pipeline.provider", _ENDPOINTS[(pipeline.provider, "realtime")])]

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from livekit.plugins import intake
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..storage import FOLDER_NAME
 
@@ -266,7 +267,14 @@ realtime pipeline a session per speaker and language."""
 Identity = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-InterpreterBackend = Literal["pipeline", "openai-translation", "gemini-translation"]
+InterpreterBackend = Literal["pipeline", "openai-translation", "gemini-translation", "seamless"]
+SEAMLESS_LICENSE = "CC-BY-NC-4.0"
+SEAMLESS_MODEL = "seamless-m4t-v2-large"
+TRANSLATORS: dict[InterpreterBackend, Provider] = {
+    "openai-translation": "openai",
+    "gemini-translation": "google",
+    "seamless": "offline",
+}
 
 
 class InterpreterOptions(_Strict):
@@ -283,13 +291,33 @@ class InterpreterOptions(_Strict):
         "each turn); `openai-translation`: OpenAI's realtime translation sessions translate "
         "continuously while the speaker talks, one session per speaker and language "
         "(needs `OPENAI_API_KEY`; the pipeline is not used); `gemini-translation`: the same "
-        "with Gemini Live's translation (needs `GOOGLE_API_KEY`).",
+        "with Gemini Live's translation (needs `GOOGLE_API_KEY`); `seamless`: Meta's "
+        "SeamlessM4T v2 on the worker's GPU (or CPU), phrase by phrase at the speaker's "
+        "pauses (the worker installed with the `seamless` extra; needs `accept_license`).",
     )
     model: ModelName | None = Field(
         default=None,
         description="The translation backend's model; default `gpt-realtime-translate` "
-        "(openai) or `gemini-3.5-live-translate-preview` (gemini).",
+        "(openai), `gemini-3.5-live-translate-preview` (gemini) or, for seamless, the "
+        f"directory `{SEAMLESS_MODEL}` under the worker's `PARLEY_MODELS_DIR`.",
     )
+    accept_license: Literal["CC-BY-NC-4.0"] | None = Field(
+        default=None,
+        description=f"`{SEAMLESS_LICENSE}`: acknowledges that SeamlessM4T v2's weights are "
+        "for non-commercial use only; the `seamless` backend is refused without it.",
+    )
+
+    @model_validator(mode="after")
+    def _licensed(self) -> InterpreterOptions:
+        if self.backend == "seamless" and self.accept_license != SEAMLESS_LICENSE:
+            raise PydanticCustomError(
+                "license_required",
+                "SeamlessM4T v2's weights are licensed {license} (non-commercial use only): "
+                'set it to "{license}" to use the seamless backend, or choose another '
+                "interpreter.backend",
+                {"license": SEAMLESS_LICENSE, "field": "accept_license"},
+            )
+        return self
 
 
 WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2048)]
@@ -495,12 +523,13 @@ class RoomConfig(_Strict):
     )
 
     @property
-    def translator(self) -> CloudProvider | None:
+    def translator(self) -> Provider | None:
         """The provider whose translation backend stands in for an interpreter room's
-        pipeline; None where the pipeline interprets (or the mode is not interpreter)."""
+        pipeline (``offline``: a model on the worker); None where the pipeline interprets
+        (or the mode is not interpreter)."""
         if self.mode != "interpreter" or self.interpreter.backend == "pipeline":
             return None
-        return "google" if self.interpreter.backend == "gemini-translation" else "openai"
+        return TRANSLATORS[self.interpreter.backend]
 
     @property
     def translates(self) -> bool:

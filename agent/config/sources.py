@@ -160,6 +160,9 @@ def _explain(err: ErrorDetails, data: JsonObject, sources: list[str]) -> ParleyE
             f"{field}.kind",
             f"{field}.kind must be 'realtime' or 'cascade' (got {json.dumps(tag)}).",
         )
+    if own := (err.get("ctx") or {}).get("field"):  # a check across fields names its own
+        field = f"{field}.{own}" if field else str(own)
+        return ParleyError(ErrorCode.INVALID_VALUE, field, f"{field}: {err['msg']}.")
     if kind == "missing":
         field = f"{field}.{err['loc'][-1]}" if field else str(err["loc"][-1])
         return ParleyError(

@@ -7,6 +7,7 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,15 +16,17 @@ from livekit.plugins import interpreter, offline
 from livekit.plugins.interpreter import gemini_translation
 
 from .. import protocol
-from ..config.errors import ErrorCode, ErrorReport
-from ..config.models import CascadePipeline, RealtimePipeline, RoomConfig
+from ..config.errors import ErrorCode, ErrorReport, ParleyError
+from ..config.models import SEAMLESS_MODEL, CascadePipeline, RealtimePipeline, RoomConfig
 from ..pipeline.build import llm_stage, realtime_model, stt_stage, tts_stage
+from ..pipeline.offline import model_path
 from ..pipeline.options import present
 from ..reports.cost import Usage
 from ..reports.publish import publish
 from ..reports.session import SessionRecorder
 from .context import RoomContext
 
+logger = logging.getLogger("parley")
 INTERIM_S = 0.5
 """Interims twice a second: each may complete a clause to translate while the speaker goes on."""
 SPEED = 1.2
@@ -64,6 +67,8 @@ def backend(
         return interpreter.OpenAITranslationBackend(**present(model=model))
     if config.interpreter.backend == "gemini-translation":
         return gemini_translation.GeminiTranslationBackend(**present(model=model))
+    if config.interpreter.backend == "seamless":
+        return seamless_backend(model)
     p = config.pipeline
     if isinstance(p, RealtimePipeline):
         # Gemini Live takes the language it speaks as an option: the session's target.
@@ -84,6 +89,33 @@ def backend(
         tts_for=lambda lang: metered(tts_stage(voice, lang), "voice"),
         translator=translator,
     )
+
+
+def seamless_backend(model: str | None) -> interpreter.TranslationBackend:
+    field = "interpreter.model" if model else "interpreter.backend"
+    try:
+        # torch and transformers only where the worker was installed with the extra.
+        from livekit.plugins.interpreter import seamless
+    except ImportError as e:
+        logger.warning("the seamless backend cannot be imported: %s", e)
+        raise ParleyError(
+            ErrorCode.MODEL_UNAVAILABLE,
+            "interpreter.backend",
+            "this worker has no SeamlessM4T v2: install it with the seamless extra "
+            "(pip install 'parley[seamless]'), or choose another interpreter.backend.",
+        ) from None
+    path = model_path(model or SEAMLESS_MODEL)
+    try:
+        return seamless.SeamlessBackend(str(path))
+    except seamless.ModelError as e:
+        logger.warning("seamless model: %s", e)
+        raise ParleyError(
+            ErrorCode.MODEL_UNAVAILABLE,
+            field,
+            f"no SeamlessM4T v2 model named {model or SEAMLESS_MODEL} on this worker: put "
+            "facebook/seamless-m4t-v2-large's files in that directory under "
+            "PARLEY_MODELS_DIR, or name another interpreter.model.",
+        ) from None
 
 
 def unsupported_report(config: RoomConfig, source: str, target: str, reason: str) -> ErrorReport:

@@ -21,6 +21,7 @@ from pydantic import (
 
 from ..config.defaults import OFFLINE_CASCADE
 from ..config.models import TURN_PRESETS, InterpreterBackend, LanguageTag, TurnPreset
+from ..config.sources import merge
 
 PageMode = Literal["assistant", "interpreter", "meeting", "intake"]
 PagePipeline = Literal[
@@ -30,6 +31,7 @@ PagePipeline = Literal[
     "gemini-realtime",
     "openai-translation",
     "gemini-translation",
+    "seamless",
 ]
 
 PIPELINES: dict[PagePipeline, dict[str, Any]] = {
@@ -46,10 +48,12 @@ PIPELINES: dict[PagePipeline, dict[str, Any]] = {
     # The interpreter's translation backend stands in for the pipeline (which needs no key).
     "openai-translation": OFFLINE_CASCADE,
     "gemini-translation": OFFLINE_CASCADE,
+    "seamless": OFFLINE_CASCADE,
 }
 INTERPRETER_BACKENDS: dict[PagePipeline, InterpreterBackend] = {
     "openai-translation": "openai-translation",
     "gemini-translation": "gemini-translation",
+    "seamless": "seamless",
 }
 """Page choices that are an interpreter backend, not a pipeline: interpreter mode only."""
 PIPELINE_LABELS: dict[PagePipeline, str] = {
@@ -59,6 +63,9 @@ PIPELINE_LABELS: dict[PagePipeline, str] = {
     "gemini-realtime": "Gemini Live (speech to speech)",
     "openai-translation": "OpenAI realtime translation (interpreter mode)",
     "gemini-translation": "Gemini Live translation (interpreter mode)",
+    # Its licence is acknowledged in the room config (Advanced), never by the page itself.
+    "seamless": "SeamlessM4T v2 on the worker (interpreter mode; CC-BY-NC 4.0: set "
+    "interpreter.accept_license in Advanced)",
 }
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -129,7 +136,8 @@ class JoinRequest(BaseModel):
         }
         if self.pipeline in INTERPRETER_BACKENDS:
             base["interpreter"] = {"backend": INTERPRETER_BACKENDS[self.pipeline]}
-        return {**base, **(self.config or {})}
+        # Merged as the worker merges config layers: Advanced's fields refine the choices.
+        return merge(base, self.config or {})
 
 
 class RequestError(Exception):

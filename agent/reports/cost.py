@@ -97,7 +97,7 @@ def session_cost(usage: Sequence[Usage], config: RoomConfig, duration_s: float) 
                 + u.characters_count * prices.tts_per_million_chars / M
             )
         elif isinstance(u, TranslationUsage):
-            stage, provider = "translation", "google" if u.provider == "google" else "openai"
+            stage, provider = "translation", _translated_by(u.provider)
             minutes = u.audio_duration / 60
             quantity = {"minutes": minutes}
             dollars = minutes * _prices(config, provider).translation_per_minute
@@ -128,6 +128,12 @@ def _served_by(label: str, chain: Sequence[STTChoice | LLMChoice | TTSChoice]) -
     if "google" in providers and (google or "openai" not in providers):
         return "google"
     return "openai" if "openai" in providers else providers[0]
+
+
+def _translated_by(label: str) -> Provider:
+    """A translation backend's own ``provider``: ``offline`` for a model on the worker."""
+    own: dict[str, Provider] = {"google": "google", "offline": "offline"}
+    return own.get(label, "openai")
 
 
 def _prices(config: RoomConfig, provider: str) -> ProviderPrices:

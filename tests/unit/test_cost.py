@@ -103,3 +103,14 @@ def test_realtime_translation_is_priced_per_minute_heard() -> None:
     (line,) = cost.lines
     assert line.stage == "translation" and line.quantity == {"minutes": 1.5}
     assert cost.total_dollars == pytest.approx(1.5 * 0.034)
+
+
+def test_a_translation_model_on_the_worker_costs_nothing_but_its_minutes_show() -> None:
+    room = config(
+        '{"mode":"interpreter","interpreter":{"backend":"seamless",'
+        '"accept_license":"CC-BY-NC-4.0"}}'
+    )
+    heard = TranslationUsage(provider="offline", model="seamless-m4t-v2-large", audio_duration=90)
+    (line,) = session_cost([heard], room, duration_s=60).lines
+    assert line.provider == "offline" and line.quantity == {"minutes": 1.5}
+    assert line.dollars == 0

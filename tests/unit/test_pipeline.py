@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import google, openai, silero
 
-from agent.config import ErrorCode, ParleyError, RoomConfig, resolve
+from agent.config import ErrorCode, Layer, ParleyError, RoomConfig, resolve
 from agent.config.defaults import builtin_default
 from agent.config.models import (
     CascadePipeline,
@@ -19,6 +20,7 @@ from agent.config.models import (
     TTSStage,
     TurnTaking,
 )
+from agent.modes.interpreter import seamless_backend
 from agent.pipeline import stalls
 from agent.pipeline.build import build_session, turn_handling
 from agent.pipeline.endofturn import ParleyTurnDetector
@@ -199,6 +201,34 @@ def test_an_interpreters_translation_backend_needs_the_openai_key_not_the_pipeli
         require_credentials(room)
     assert caught.value.report.field == "interpreter.backend"
     assert "OPENAI_API_KEY" in caught.value.report.message
+
+
+def test_seamless_needs_its_licence_acknowledged_and_no_endpoint() -> None:
+    with pytest.raises(ParleyError) as refused:
+        resolve(
+            [Layer("room metadata", '{"mode":"interpreter","interpreter":{"backend":"seamless"}}')]
+        )
+    report = refused.value.report
+    assert report.code == ErrorCode.INVALID_VALUE and report.field == "interpreter.accept_license"
+    assert "CC-BY-NC-4.0" in report.message and "non-commercial" in report.message
+    room = RoomConfig.model_validate(
+        {
+            "mode": "interpreter",
+            "interpreter": {"backend": "seamless", "accept_license": "CC-BY-NC-4.0"},
+        }
+    )
+    assert room.translator == "offline" and uses(room) == []
+
+
+def test_a_missing_seamless_model_is_named_without_the_workers_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARLEY_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ParleyError) as refused:
+        seamless_backend("my-seamless")
+    report = refused.value.report
+    assert report.code == ErrorCode.MODEL_UNAVAILABLE and report.field == "interpreter.model"
+    assert "my-seamless" in report.message and str(tmp_path) not in report.message
 
 
 def test_turn_handling_passes_only_what_the_room_set() -> None:

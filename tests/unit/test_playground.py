@@ -8,9 +8,9 @@ import json
 import jwt
 import pytest
 
-from agent.config import resolve
+from agent.config import ParleyError, resolve
 from agent.config.sources import Layer
-from agent.playground.request import PIPELINES, RequestError, parse_join
+from agent.playground.request import INTERPRETER_BACKENDS, PIPELINES, RequestError, parse_join
 from agent.rooms import token
 
 GOOD = {"name": "Ada Lovelace", "language": "es", "mode": "interpreter", "pipeline": "offline"}
@@ -18,13 +18,26 @@ GOOD = {"name": "Ada Lovelace", "language": "es", "mode": "interpreter", "pipeli
 
 def test_the_page_choices_make_a_valid_room_config() -> None:
     for pipeline in PIPELINES:
-        req = parse_join({**GOOD, "pipeline": pipeline, "config": {"greeting": "Hola"}})
+        advanced: dict[str, object] = {"greeting": "Hola"}
+        if pipeline == "seamless":  # its licence is the user's to acknowledge
+            advanced["interpreter"] = {"accept_license": "CC-BY-NC-4.0"}
+        req = parse_join({**GOOD, "pipeline": pipeline, "config": advanced})
         config = resolve([Layer("page", json.dumps(req.room_config()))])
         assert config.mode == "interpreter"
         assert config.language == "es"
         assert config.greeting == "Hola"
         assert config.turn_taking.preset == "conversation"
-        assert config.translates == pipeline.endswith("-translation")
+        assert config.translates == (pipeline in INTERPRETER_BACKENDS)
+        if pipeline in INTERPRETER_BACKENDS:
+            assert config.interpreter.backend == INTERPRETER_BACKENDS[pipeline]
+
+
+def test_seamless_from_the_page_without_its_licence_is_refused_naming_the_field() -> None:
+    req = parse_join({**GOOD, "pipeline": "seamless"})
+    with pytest.raises(ParleyError) as refused:
+        resolve([Layer("page", json.dumps(req.room_config()))])
+    assert refused.value.report.field == "interpreter.accept_license"
+    assert "CC-BY-NC-4.0" in refused.value.report.message
 
 
 @pytest.mark.parametrize(

@@ -37,9 +37,10 @@ class Utterance:
         return cls(segment_id=f"SG_{uuid.uuid4().hex[:12]}", start=start)
 
 
-def _dbfs(frame: rtc.AudioFrame) -> float:
-    samples = np.frombuffer(frame.data, dtype=np.int16).astype(np.float64)
-    rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+def dbfs(samples: np.ndarray) -> float:
+    """The level of PCM16 samples."""
+    wide = samples.astype(np.float64)
+    rms = float(np.sqrt(np.mean(wide**2))) if wide.size else 0.0
     return 20 * float(np.log10(max(rms, 1e-9) / 32768))
 
 
@@ -58,7 +59,7 @@ class SpeechClock:
         """Wall-clock time of the last voiced frame; None before any voice."""
 
     def feed(self, frame: rtc.AudioFrame) -> None:
-        if _dbfs(frame) <= VOICE_DBFS:
+        if dbfs(np.frombuffer(frame.data, dtype=np.int16)) <= VOICE_DBFS:
             return
         now = time.time()
         if self._voiced_at is None or now - self._voiced_at >= PAUSE_S:
