@@ -14,8 +14,10 @@ update that showed it (``stack.translation_scores``).
 - ``offline``: no keys, the offline cascade (Whisper → Apertium → espeak-ng), all real.
 - ``openai`` / ``google``: the realtime speech-to-speech backend on the fake providers;
 - ``openai-translation`` / ``gemini-translation``: the translation services on the fakes.
+- ``seamless-tiny``: the self-hosted SeamlessM4T v2 backend on a tiny random model.
 The fakes answer at once and say a fixed sentence: their lag is what Parley (and, for the
-realtime backends, the provider's turn detection) adds, and their captions are not scored.
+realtime backends, the provider's turn detection) adds, and their captions are not scored;
+nor are the tiny model's random words.
 Prints one row per backend and writes JSON.
 """
 
@@ -32,7 +34,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from agent.config.defaults import OFFLINE_CASCADE
+from agent.config.models import SEAMLESS_LICENSE, SEAMLESS_MODEL
 from agent.rooms import delete_room
+from stack import tiny_seamless
 from stack.fakes import start_fakes
 from stack.livekit_server import API_KEY, API_SECRET, start_livekit_server
 from stack.participant import Participant, Transcript
@@ -51,9 +55,13 @@ BACKENDS: dict[str, dict[str, Any]] = {
     "google": {"pipeline": {"kind": "realtime", "provider": "google"}},
     "openai-translation": {"interpreter": {"backend": "openai-translation"}},
     "gemini-translation": {"interpreter": {"backend": "gemini-translation"}},
+    "seamless-tiny": {"interpreter": {"backend": "seamless", "accept_license": SEAMLESS_LICENSE}},
 }
 REAL = {"offline"}
 """Backends whose translations are real, so worth scoring."""
+TINY = {"seamless-tiny"}
+"""The Seamless backend on the test kit's tiny random model: the lag of Parley's chunking and
+streaming, with next to no model time (real weights cannot be downloaded here)."""
 QUIET_S = 2.5
 """Silence on the track that ends an utterance's translation."""
 CAPTION_GRACE_S = 0.5
@@ -139,9 +147,11 @@ async def say(speaker: Participant, listener: Participant, pair: Pair) -> Uttera
 
 async def measure(backend: str, pairs: list[Pair], log_dir: Path) -> Result:
     server = start_livekit_server(log_dir, isolated_ports=True)
-    fakes = start_fakes(log_dir) if backend not in REAL else None
+    fakes = start_fakes(log_dir) if backend not in REAL | TINY else None
     env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="1")
     worker = start_worker(log_dir, env, agent_name="parley-bench-interp")
+    if backend in TINY:  # where the backend looks by default
+        tiny_seamless.build(worker.data_dir / "models" / SEAMLESS_MODEL)
     config = {"mode": "interpreter", **BACKENDS[backend]}
     measured: list[Utterance] = []
     people = {"speaker": {"language": "en"}, "listener": {"language": "es"}}
@@ -192,7 +202,7 @@ def row(r: Result) -> str:
 
     quality = f"{r.quality['chrf']:5.1f} {r.quality['bleu']:5.1f}" if r.quality else "  –     –  "
     cost = f"{r.dollars_per_minute:.4f}" if r.dollars_per_minute is not None else "–"
-    label = r.backend + (" (fake)" if r.fake else "")
+    label = r.backend + (" (fake)" if r.fake and r.backend not in TINY else "")
     return f"{label:26s} {quality}  {p50('start_lag')} {p50('end_lag')} {p50('al')}  {cost}"
 
 

@@ -7,6 +7,7 @@ interpreting the pairs it can.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -151,7 +152,10 @@ async def run(room: RoomContext) -> None:
     session report has what the models used, its cost, and each outage."""
     config = room.config
     usage = metrics.ModelUsageCollector()
-    serving = backend(config, usage, room.status.retried)
+    args = (config, usage, room.status.retried)
+    # Seamless imports torch, for seconds: off the room's event loop, which keeps serving.
+    local = config.translator == "offline"
+    serving = await asyncio.to_thread(backend, *args) if local else backend(*args)
 
     def used() -> list[Usage]:
         own = serving.usage() if isinstance(serving, interpreter.TranslationBackend) else []

@@ -15,6 +15,7 @@ import pytest
 from livekit import rtc
 
 from agent.rooms import delete_room, token
+from stack import tiny_seamless
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
 from stack.participant import Participant, Transcript, wait_for
@@ -338,3 +339,45 @@ async def test_a_translation_service_speaks_while_the_speaker_talks(
     assert line["model"] == translator.model and line["quantity"]["minutes"] > 0.1
     expected = line["quantity"]["minutes"] * translator.per_minute
     assert report["cost"]["total_dollars"] == pytest.approx(expected)
+
+
+async def test_seamless_on_the_worker_speaks_each_phrase_and_costs_nothing(
+    livekit_server: LiveKitServer, worker: WorkerProcess
+) -> None:
+    # The backend's default model directory under the worker's PARLEY_MODELS_DIR, holding
+    # the tiny random model: its words are noise, its rates and shapes the real model's.
+    tiny_seamless.build(worker.data_dir / "models" / "seamless-m4t-v2-large")
+    config = {
+        "mode": "interpreter",
+        "interpreter": {"backend": "seamless", "accept_license": "CC-BY-NC-4.0"},
+    }
+    people = {"alice": {"language": "en"}, "bruno": {"language": "es"}}
+    async with room_with(
+        livekit_server, worker.agent_name, people, dispatch_metadata=config, prefix="sm"
+    ) as room:
+        alice, bruno = room["alice"], room["bruno"]
+        await bruno.wait_for_agent_track("interpretation-es")
+        started = time.monotonic()
+        await alice.speak(clip("conf-onlyperson"))
+        await wait_for(lambda: sound_after(bruno, "interpretation-es", started), "es speech")
+        finals = {"parley.target_language": "es", "lk.transcription_final": "true"}
+        await wait_for(lambda: captions(bruno, **finals), "es caption")
+        assert captions(bruno, **finals)[0].attributes["parley.speaker"] == "alice"
+        original = {"parley.speaker": "alice", "parley.source_language": "en"}
+        await wait_for(
+            lambda: [
+                c
+                for c in captions(bruno, **original)
+                if c.text and "parley.target_language" not in c.attributes
+            ],
+            "the original's caption",
+        )
+        assert not sound_after(alice, "interpretation-en", started)
+        name = alice.room.name
+
+    await delete_room(livekit_server.url, API_KEY, API_SECRET, name)
+    report = await worker.session_report(name)
+    assert report["pipeline"] == "translation:offline" and not report["errors"]
+    (line,) = [c for c in report["cost"]["lines"] if c["stage"] == "translation"]
+    assert line["provider"] == "offline" and line["model"] == "seamless-m4t-v2-large"
+    assert line["quantity"]["minutes"] > 0.05 and report["cost"]["total_dollars"] == 0
