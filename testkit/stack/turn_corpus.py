@@ -120,7 +120,8 @@ def _fragment(name: str, folder: str) -> np.ndarray:
 
 
 @cache
-def _music(track: str) -> np.ndarray:
+def hold_music(track: str) -> np.ndarray:
+    """One of asterisk-moh-opsound-wav's tracks at 16 kHz (float, int16 scale)."""
     path = MOH / f"{track}.wav"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run scripts/setup (asterisk-moh-opsound-wav)")
@@ -153,11 +154,11 @@ def _bed(part: Part, kind: str, length: int, seed: int) -> np.ndarray:
     voice to follow); or a TV (one talker over music, both dulled as a room does)."""
     tracks = MUSIC[part]
     if kind == "music":
-        bed = _looped(_music(tracks[seed % len(tracks)]), length, seed * 48_611)
+        bed = _looped(hold_music(tracks[seed % len(tracks)]), length, seed * 48_611)
     elif kind == "babble":
         bed = sum((_talker(part, seed + i, length) for i in range(6)), np.zeros(length))
     else:
-        music = _looped(_music(tracks[(seed + 1) % len(tracks)]), length, seed * 31_337)
+        music = _looped(hold_music(tracks[(seed + 1) % len(tracks)]), length, seed * 31_337)
         bed = _talker(part, seed + 3, length) + 0.7 * music / _rms(music)
         spectrum = np.fft.rfft(bed)
         spectrum[np.fft.rfftfreq(length, 1 / RATE) > 5000] *= 0.2

@@ -24,6 +24,11 @@ def english_stt(vad_model: vad.VAD) -> offline.STT:
     return offline.STT(vad=vad_model, language="en")
 
 
+@pytest.fixture(scope="session")
+def spanish_stt(vad_model: vad.VAD) -> offline.STT:
+    return offline.STT(vad=vad_model, language="es")
+
+
 def wav_frame(path: str) -> rtc.AudioFrame:
     with open(path, "rb") as f:
         samples, rate = read_wav(f.read())

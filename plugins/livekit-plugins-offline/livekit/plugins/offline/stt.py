@@ -20,7 +20,9 @@ repetition penalty and a token budget bounded by the audio's duration.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+import unicodedata
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,7 +47,23 @@ from .log import logger
 from .models import ModelError, load_once, whisper_dir
 
 _NO_SPEECH_PROB = 0.6
-"""Whisper invents text ("Thank you.") for noise; segments it doubts are dropped."""
+"""Whisper invents text ("Thank you.", "So", "de", "y") for music, tones and noise: a
+transcript it doubts is dropped. Measured on the five asterisk hold-music tracks, their beeps
+and tones, and ~200 real prompts (en tiny.en, es base): the music's and tones' phrases scored
+no-speech >= 0.6, or log-probability < -4, or were punctuation; real single words scored
+down to no-speech 0.59 and log-probability -3.7 ("minute"), so faster-whisper's pairing
+(no-speech > 0.5 with log-probability < -1) is not used: it dropped "minute", "old" and
+"console". Whisper's stock phrases for silence, learnt from subtitled videos, scored like
+those words (music: "Thank you." at no-speech 0.56, log-probability -1.25); they are dropped
+when the no-speech probability is over _DOUBTED_NO_SPEECH_PROB."""
+_DOUBTED_NO_SPEECH_PROB = 0.5
+_STOCK_PHRASES = frozenset(
+    {"thank you", "thanks for watching", "suscribete", "gracias por ver el video"}
+)
+_LOGPROB_FLOOR = -4.0
+"""Average log-probability per token below which the words are guesses: the real prompts
+under it were transcribed wrong anyway ("L" for "less than")."""
+_WORD = re.compile(r"\w")
 _CONTEXT_PAD_FRAMES = 200
 """2 s of silence after the speech: measured on the asterisk prompts, less raised WER."""
 _WINDOW_FRAMES = 3000
@@ -164,7 +182,7 @@ class STT(stt.STT[None]):
             vad_filter=False,
         )
         return " ".join(
-            s.text.strip() for s in segments if s.no_speech_prob < _NO_SPEECH_PROB
+            s.text.strip() for s in segments if _heard(s.text, s.no_speech_prob, s.avg_logprob)
         ).strip()
 
     def _transcribe_fitted(self, features: np.ndarray, frames: int, samples: int) -> str:
@@ -180,12 +198,12 @@ class STT(stt.STT[None]):
             max_length=len(self._prompt) + int(seconds * _TOKENS_PER_SECOND) + 16,
             repetition_penalty=_REPETITION_PENALTY,
             return_no_speech_prob=True,
+            return_scores=True,  # length-normalised: the average log-probability per token
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
-        if result.no_speech_prob >= _NO_SPEECH_PROB:
-            return ""
-        return str(self._tokenizer.decode(result.sequences_ids[0])).strip()
+        text = str(self._tokenizer.decode(result.sequences_ids[0])).strip()
+        return text if _heard(text, result.no_speech_prob, result.scores[0]) else ""
 
     async def transcribe_async(self, audio: np.ndarray) -> str:
         return await asyncio.get_running_loop().run_in_executor(
@@ -214,6 +232,21 @@ class STT(stt.STT[None]):
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _heard(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
+    """Whether Whisper's transcript is words it heard rather than ones it invented."""
+    if no_speech_prob >= _NO_SPEECH_PROB or avg_logprob < _LOGPROB_FLOOR:
+        return False
+    if no_speech_prob > _DOUBTED_NO_SPEECH_PROB and _plain(text) in _STOCK_PHRASES:
+        return False
+    return _WORD.search(text) is not None  # "." or "..." for a noise burst
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, no punctuation."""
+    letters = unicodedata.normalize("NFKD", text.lower())
+    return " ".join("".join(c if c.isalnum() else " " for c in letters if c.isascii()).split())
 
 
 def _transcript(kind: stt.SpeechEventType, text: str, language: str) -> stt.SpeechEvent:
