@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from livekit.plugins import offline
+from livekit.plugins.interpreter.casing import continued
 
 
 async def test_translates_a_sentence_both_ways() -> None:
@@ -28,3 +29,13 @@ async def test_the_kept_pipeline_serves_sentence_after_sentence() -> None:
     assert outs[0].startswith("Dónde")
     assert "$5" in outs[1] and "@" in outs[1]  # Apertium's special characters pass through
     assert "dolor de cabeza" in outs[2]  # still in step: each answer is its own sentence's
+
+
+async def test_a_sentence_in_chunks_reads_as_one_sentence() -> None:
+    """Apertium capitalises every chunk as a sentence; the interpreter's casing undoes it."""
+    apertium = offline.Translator()
+    chunks = ["You have been", "kicked from this conference."]
+    parts = [await apertium.translate(chunk, "en", "es") for chunk in chunks]
+    assert parts[1].startswith("Chutado")
+    caption = " ".join([parts[0], continued(chunks[1], parts[1])])
+    assert caption == "Has sido chutado de esta conferencia."

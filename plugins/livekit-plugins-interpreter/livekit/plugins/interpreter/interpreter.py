@@ -30,6 +30,7 @@ from livekit.agents.types import (
 from livekit.plugins import participants
 
 from .backend import Backend, RealtimeBackend
+from .casing import continued, ends_sentence
 from .lag import LagRecorder, UtteranceLag
 from .log import logger
 from .output import InterpretationTrack, Unit
@@ -89,8 +90,6 @@ speaker's identity, ``voice`` by the language of the track."""
 PHRASE_GAP_S = 0.6
 """A translation session's audio pausing this long (no audio, or silent audio) ends a phrase:
 its unit is complete."""
-SENTENCE_END = re.compile(r"[.!?。？！]\s*$")
-"""The original's caption is final at the end of a sentence (translation sessions stream it)."""
 
 
 class _LiveSession(Protocol):
@@ -608,7 +607,7 @@ class Interpreter:
                         await show(phrase)
                 else:
                     original += event.delta
-                    final = bool(SENTENCE_END.search(original))
+                    final = ends_sentence(original)  # a session streams the original
                     utterance = clock.utterance
                     await self._caption_source(
                         speaker, source, track, utterance, original.strip(), final
@@ -656,13 +655,16 @@ class Interpreter:
         *,
         last: bool,
     ) -> None:
+        mid_sentence, utterance.mid_sentence = utterance.mid_sentence, not ends_sentence(text)
         for target in self.targets_for(speaker, source):
             unit = Unit(
                 speaker=speaker,
                 source=source,
                 target=target,
                 segment_id=utterance.segment_id,
-                translation=asyncio.ensure_future(backend.translate(text, source, target)),
+                translation=asyncio.ensure_future(
+                    _translated(backend, text, source, target, mid_sentence)
+                ),
                 speech_start=utterance.start,
                 speech_end=(utterance.end or time.time()) if last else None,
                 first=target not in utterance.started,
@@ -746,3 +748,10 @@ class Interpreter:
             await self._room.local_participant.send_text(
                 text, topic=TOPIC_TRANSCRIPTION, attributes=attributes, destination_identities=to
             )
+
+
+async def _translated(
+    backend: Backend, text: str, source: str, target: str, mid_sentence: bool
+) -> str:
+    translation = await backend.translate(text, source, target)
+    return continued(text, translation) if mid_sentence else translation

@@ -31,6 +31,8 @@ class Utterance:
     end: float | None = None
     started: set[str] = field(default_factory=set)
     """Target languages that already received a unit of this utterance."""
+    mid_sentence: bool = False
+    """Whether the last unit sent left a sentence unfinished."""
 
     @classmethod
     def new(cls, start: float) -> Utterance:
