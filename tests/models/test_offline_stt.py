@@ -13,7 +13,7 @@ from livekit.plugins import offline
 
 from fakes.audio import voiced_span
 from stack.recordings import CLIPS, clip, known_text, normalize, word_error_rate
-from stack.turn_corpus import hold_music
+from stack.turn_corpus import MUSIC, hold_music
 
 from .conftest import pcm_frame, wav_frame
 
@@ -219,13 +219,13 @@ async def test_spanish_uses_the_rejoined_multilingual_model(spanish_stt: offline
     assert sum(rates.values()) / len(rates) <= 0.3, rates
 
 
-TRACKS = (
-    "macroform-cold_day",
-    "macroform-robot_dity",
-    "macroform-the_simplicity",
-    "manolo_camp-morning_coffee",
-    "reno_project-system",
-)
+TRACKS = tuple(track for tracks in MUSIC.values() for track in tracks)
+"""All five hold-music tracks."""
+
+
+@pytest.fixture
+def recognisers(english_stt: offline.STT, spanish_stt: offline.STT) -> dict[str, offline.STT]:
+    return {"en": english_stt, "es": spanish_stt}
 
 
 def _music(track: str, start_s: float, seconds: float) -> rtc.AudioFrame:
@@ -235,11 +235,11 @@ def _music(track: str, start_s: float, seconds: float) -> rtc.AudioFrame:
 
 @pytest.mark.parametrize("language", ["en", "es"])
 async def test_hold_music_and_noise_give_no_words(
-    language: str, english_stt: offline.STT, spanish_stt: offline.STT
+    language: str, recognisers: dict[str, offline.STT]
 ) -> None:
     """Whisper made up "So", "Thank you.", "de", "y" or "." for most of these before its
     doubts were heeded (see ``offline.stt._NO_SPEECH_PROB``)."""
-    recogniser = english_stt if language == "en" else spanish_stt
+    recogniser = recognisers[language]
     rng = np.random.default_rng(3)
     white = rng.normal(0, 3000, 16_000 * 3)
     brown = np.cumsum(rng.normal(0, 1, 16_000)) * 60
@@ -273,13 +273,9 @@ async def test_hold_music_and_noise_give_no_words(
     ],
 )
 async def test_streamed_hold_music_gives_no_transcript(
-    language: str,
-    track: str,
-    start_s: float,
-    english_stt: offline.STT,
-    spanish_stt: offline.STT,
+    language: str, track: str, start_s: float, recognisers: dict[str, offline.STT]
 ) -> None:
-    recogniser = english_stt if language == "en" else spanish_stt
+    recogniser = recognisers[language]
     music = _music(track, start_s, 8)
     events = await _events(recogniser.stream(), [*frames_of(music), "end"])
     texts = [ev.alternatives[0].text for ev in events if ev.alternatives]
@@ -291,12 +287,12 @@ async def test_streamed_hold_music_gives_no_transcript(
     [("en", "vm-no"), ("en", "cancelled"), ("en", "minutes"), ("es", "vm-no"), ("es", "vm-last")],
 )
 async def test_a_single_word_is_still_heard(
-    language: str, name: str, english_stt: offline.STT, spanish_stt: offline.STT
+    language: str, name: str, recognisers: dict[str, offline.STT]
 ) -> None:
     """One word is what Whisper is least sure of ("cancelled": log-probability -3.6, near the
     -4 floor): the gate keeps it. ("minute" and "old", at no-speech 0.55-0.60, sit on the
     older no-speech cut itself.)"""
-    recogniser = english_stt if language == "en" else spanish_stt
+    recogniser = recognisers[language]
     event = await recogniser.recognize(wav_frame(str(clip(name, language))))
     text = event.alternatives[0].text
     assert normalize(known_text(name, language)) in normalize(text).split(), text
