@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from dotenv import load_dotenv
 from pydantic import BaseModel, Field
 
 DEFAULT_AGENT_NAME = "parley"
+
+JobExecutor = Literal["process", "thread"]
 
 
 def load_env_files(root: Path | None = None) -> None:
@@ -34,6 +37,11 @@ class WorkerSettings(BaseModel):
         "`start`, none in `dev`)."
     )
     idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
+    job_executor: JobExecutor = Field(
+        description="PARLEY_JOB_EXECUTOR: `process` (default: each room in its own process) or "
+        "`thread` (rooms as threads of one process: models and imports loaded once, but a "
+        "native crash or a stuck thread reaches every room of the worker)."
+    )
     default_config: str | None = Field(description="PARLEY_DEFAULT_CONFIG: room-config JSON.")
     config_file: Path | None = Field(description="PARLEY_CONFIG_FILE: room-config JSON file.")
     data_dir: Path = Field(
@@ -79,6 +87,7 @@ class WorkerSettings(BaseModel):
             metrics_port=int(env_value("PARLEY_METRICS_PORT") or 9464),
             load_threshold=float(threshold) if threshold else None,
             idle_processes=int(idle) if idle else None,
+            job_executor=env_value("PARLEY_JOB_EXECUTOR") or "process",
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),
             config_file=Path(config_file) if config_file else None,
             data_dir=data_dir,

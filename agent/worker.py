@@ -1,4 +1,5 @@
-"""The Parley worker: one LiveKit AgentServer; each dispatched room gets its own job process.
+"""The Parley worker: one LiveKit AgentServer; each dispatched room gets its own job process
+(or, with ``PARLEY_JOB_EXECUTOR=thread``, its own thread of the worker process).
 
 A room's config is resolved and checked here, then the room is handed to its mode
 (``agent.modes.MODES``). A room's bad config or provider failure is reported to that room
@@ -12,7 +13,7 @@ import contextlib
 import logging
 import tempfile
 
-from livekit.agents import AgentServer, JobContext, JobProcess
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 from livekit.agents.worker import _default_load_threshold
 from livekit.plugins import silero
 
@@ -84,6 +85,9 @@ SHUTDOWN_S = FINISH_S + 10.0
 mode's end-of-room work), with room to spare."""
 
 
+EXECUTORS = {"process": JobExecutorType.PROCESS, "thread": JobExecutorType.THREAD}
+
+
 def create_server(settings: WorkerSettings) -> AgentServer:
     idle, threshold = settings.idle_processes, settings.load_threshold
     # Unset settings keep livekit-agents' own defaults, which differ between dev and start.
@@ -91,6 +95,7 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         load_threshold=_default_load_threshold if threshold is None else threshold,
         port=settings.http_port,
         num_idle_processes=AgentServer._default_num_idle_processes if idle is None else idle,
+        job_executor_type=EXECUTORS[settings.job_executor],
         # livekit-agents' health server takes no extra routes, so metrics have their own port;
         # job processes write to the multiprocess directory, which the endpoint sums.
         prometheus_port=settings.metrics_port,

@@ -1,14 +1,17 @@
 """Many rooms on one worker: voice-to-voice p95, CPU and memory per room, through the real server.
 
-    scripts/bench load [--rooms 1 5 10 25] [--turns 3]
+    scripts/bench load [--rooms 1 8 25] [--turns 3] [--executor process thread]
 
-Starts livekit-server, the fake providers (OpenAI Realtime, answering at once) and one Parley
-worker. For each level, that many rooms are opened at once, each with one user; when every
-agent listens, all users speak real recordings at the same time, ``--turns`` times. Prints
-per level the client-observed v2v p50/p95, the machine's CPU use while the turns ran, and
-the resident memory (RSS and PSS) of the job processes; writes JSON. The users run in this
-process on the same 2 cores, so the CPU figure includes the clients' own work.
-Target: 25 rooms with v2v p95 at most 20 % above the 1-room level and ≤ 150 MB per room.
+Starts livekit-server and the fake providers (OpenAI Realtime, answering at once); for each
+job executor, one Parley worker (``PARLEY_JOB_EXECUTOR``). For each level, that many rooms
+are opened at once, each with one user; when every agent listens, all users speak real
+recordings at the same time, ``--turns`` times. Prints per level the client-observed v2v
+p50/p95, the job start (dispatch → the agent listening), failed rooms, the CPU of the worker
+(its processes together), of the users (this process: the load generator) and of
+livekit-server, and the worker's proportional memory (PSS), per room beyond the first level's;
+writes JSON. Levels run in order on one worker; each level's rooms are deleted before the next.
+Target: 25 rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms, ≤ 80 MB
+PSS per room beyond the first.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -24,12 +28,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from stack.fakes import start_fakes
-from stack.livekit_server import LiveKitServer, start_livekit_server
-from stack.memory import machine_busy_seconds, tree_memory
+from agent.rooms import delete_room
+from agent.settings import JobExecutor
+from stack.fakes import FakeProviders, start_fakes
+from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer, start_livekit_server
+from stack.memory import cpu_seconds, machine_busy_seconds, tree_memory
+from stack.participant import Participant
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip
-from stack.rooms import converse, joined_room
+from stack.rooms import Exchange, converse, joined_room
 from stack.worker import WorkerProcess, start_worker, worker_env
 
 from .latency import REALTIME
@@ -37,81 +44,158 @@ from .offline_v2v import percentiles
 
 
 class Level(BaseModel):
+    executor: JobExecutor
     rooms: int
     turns: int
-    v2v: dict[str, float]
-    cpu_percent: float
-    """Whole machine, both cores = 200 %."""
+    failed_rooms: int
+    """Rooms whose agent never listened or whose user got no answer to a turn."""
+    v2v: dict[str, float | None]
+    job_start: dict[str, float | None]
+    """Dispatch → the agent listening, per room (the rooms are dispatched one after another)."""
+    cpu_percent: dict[str, float]
+    """While the turns ran, of 200 % (two cores): machine, worker, users (this process),
+    livekit-server."""
     job_processes: int
-    rss_mb_per_room: float
-    pss_mb_per_room: float
+    pss_mb: float
+    """The worker's processes together, with this level's rooms live."""
+
+
+def _tree_cpu(pid: int) -> float:
+    total = 0.0
+    for p in tree_memory(pid):
+        try:
+            total += cpu_seconds(p.pid)
+        except (IndexError, ValueError):  # exited meanwhile
+            continue
+    return total
+
+
+async def _ready(user: Participant, dispatched: float) -> float:
+    await user.wait_for_agent_state("listening", timeout=180)
+    return time.monotonic() - dispatched
 
 
 async def measure_level(
-    server: LiveKitServer, worker: WorkerProcess, rooms: int, turns: int
+    server: LiveKitServer, worker: WorkerProcess, executor: JobExecutor, rooms: int, turns: int
 ) -> Level:
     async with AsyncExitStack() as stack:
-        users = [
-            await stack.enter_async_context(
-                joined_room(server, worker.agent_name, dispatch_metadata=REALTIME, prefix="load")
-            )
-            for _ in range(rooms)
-        ]
-        await asyncio.gather(*(u.wait_for_agent_state("listening", timeout=180) for u in users))
-        busy0, started = machine_busy_seconds(), time.monotonic()
+        users: list[Participant] = []
+        starts: list[asyncio.Task[float]] = []
+        for _ in range(rooms):
+            room = joined_room(server, worker.agent_name, dispatch_metadata=REALTIME, prefix="load")
+            users.append(await stack.enter_async_context(room))
+            starts.append(asyncio.create_task(_ready(users[-1], time.monotonic())))
+        ready = await asyncio.gather(*starts, return_exceptions=True)
+        live = [u for u, r in zip(users, ready, strict=True) if isinstance(r, float)]
+        failed = {id(u) for u in users} - {id(u) for u in live}
+        pid, own, lk = worker.process.pid, os.getpid(), server.process.pid
+        marks = (machine_busy_seconds(), _tree_cpu(pid), cpu_seconds(own), cpu_seconds(lk))
+        started = time.monotonic()
         v2v: list[float] = []
         for i in range(turns):
             exchanges = await asyncio.gather(
-                *(converse(u, clip(CLIPS[(i + k) % len(CLIPS)])) for k, u in enumerate(users))
+                *(converse(u, clip(CLIPS[(i + k) % len(CLIPS)])) for k, u in enumerate(live)),
+                return_exceptions=True,
             )
-            v2v += [e.v2v_s for e in exchanges]
-            print(f"  {rooms:2d} rooms turn {i + 1}: v2v p50 {statistics.median(v2v):.3f} s")
-        cpu = (machine_busy_seconds() - busy0) / (time.monotonic() - started) * 100
-        jobs = [p for p in tree_memory(worker.process.pid) if p.pid != worker.process.pid]
-        busy = sorted(jobs, key=lambda p: p.rss_mb, reverse=True)[:rooms]
-        print(f"  {rooms:2d} rooms: {time.monotonic() - started:.0f} s of turns")
+            for u, e in zip(live, exchanges, strict=True):
+                if isinstance(e, Exchange):
+                    v2v.append(e.v2v_s)
+                else:
+                    failed.add(id(u))
+            p50 = statistics.median(v2v) if v2v else float("nan")
+            print(f"  {executor} {rooms:2d} rooms turn {i + 1}: v2v p50 {p50:.3f} s")
+        elapsed = time.monotonic() - started
+        now = (machine_busy_seconds(), _tree_cpu(pid), cpu_seconds(own), cpu_seconds(lk))
+        cpu = [(b - a) / elapsed * 100 for a, b in zip(marks, now, strict=True)]
+        tree = tree_memory(pid)
+        for user in users:  # the agents leave with their rooms before the next level starts
+            await delete_room(server.url, API_KEY, API_SECRET, user.room.name)
     level = Level(
+        executor=executor,
         rooms=rooms,
         turns=turns,
+        failed_rooms=len(failed),
         v2v=percentiles(v2v),
-        cpu_percent=cpu,
-        job_processes=len(jobs),
-        rss_mb_per_room=statistics.fmean(p.rss_mb for p in busy),
-        pss_mb_per_room=statistics.fmean(p.pss_mb for p in busy),
+        job_start=percentiles([r for r in ready if isinstance(r, float)]),
+        cpu_percent=dict(zip(("machine", "worker", "users", "livekit-server"), cpu, strict=True)),
+        job_processes=len(tree) - 1,
+        pss_mb=sum(p.pss_mb for p in tree),
     )
-    print(f"  {rooms:2d} rooms: {level.model_dump_json()}")  # a later level may not finish
+    print(f"  {level.model_dump_json()}")  # a later level may not finish
     return level
 
 
-async def measure(levels: list[int], turns: int, log_dir: Path) -> list[Level]:
-    server = start_livekit_server(log_dir, isolated_ports=True)
-    fakes = start_fakes(log_dir)
-    worker = start_worker(log_dir, worker_env(server, fakes), agent_name="parley-bench-load")
+async def measure_worker(
+    server: LiveKitServer,
+    fakes: FakeProviders,
+    log_dir: Path,
+    executor: JobExecutor,
+    levels: list[int],
+    turns: int,
+) -> list[Level]:
+    env = worker_env(server, fakes, PARLEY_JOB_EXECUTOR=executor)
+    worker = start_worker(log_dir, env, agent_name=f"parley-bench-load-{executor}")
     try:
-        return [await measure_level(server, worker, n, turns) for n in levels]
+        return [await measure_level(server, worker, executor, n, turns) for n in levels]
     finally:
         worker.stop()
+
+
+async def measure(
+    executors: list[JobExecutor], levels: list[int], turns: int, log_dir: Path
+) -> list[Level]:
+    server = start_livekit_server(log_dir, isolated_ports=True)
+    fakes = start_fakes(log_dir)
+    try:
+        return [
+            level
+            for executor in executors
+            for level in await measure_worker(server, fakes, log_dir, executor, levels, turns)
+        ]
+    finally:
         fakes.stop()
         server.stop()
 
 
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value * 1000:.0f}"
+
+
+def print_table(levels: list[Level]) -> None:
+    print(
+        "\nexecutor rooms failed  v2v p50   p95  p95 vs first  start p95  CPU: machine worker"
+        " users server  jobs  PSS/room beyond first"
+    )
+    first: dict[str, Level] = {}
+    for lv in levels:
+        base = first.setdefault(lv.executor, lv)
+        p95, base95 = lv.v2v["p95"], base.v2v["p95"]
+        vs = f"{(p95 / base95 - 1) * 100:+.0f}%" if p95 and base95 and lv is not base else "–"
+        extra = (
+            f"{(lv.pss_mb - base.pss_mb) / (lv.rooms - base.rooms):.0f} MB"
+            if lv.rooms > base.rooms
+            else f"({lv.pss_mb:.0f} MB in all)"
+        )
+        c = lv.cpu_percent
+        print(
+            f"{lv.executor:8s} {lv.rooms:5d} {lv.failed_rooms:6d} {_ms(lv.v2v['p50']):>6s}ms "
+            f"{_ms(p95):>5s}ms {vs:>12s} {_ms(lv.job_start['p95']):>8s}ms "
+            f"{c['machine']:12.0f}% {c['worker']:5.0f}% {c['users']:4.0f}% "
+            f"{c['livekit-server']:5.0f}% {lv.job_processes:5d}  {extra}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rooms", type=int, nargs="+", default=[1, 5, 10, 25])
+    parser.add_argument("--rooms", type=int, nargs="+", default=[1, 8, 25])
     parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--executor", nargs="+", default=["process", "thread"],
+                        choices=["process", "thread"])  # fmt: skip
     parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/load.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    levels = asyncio.run(measure(args.rooms, args.turns, log_dir))
-    base = levels[0].v2v["p95"]
-    print(f"\n{'rooms':>5s} {'v2v p50':>8s} {'p95':>6s} {'p95 vs first':>12s} {'CPU':>6s} "
-          f"{'jobs':>4s} {'RSS/room':>9s} {'PSS/room':>9s}")  # fmt: skip
-    for lv in levels:
-        print(
-            f"{lv.rooms:5d} {lv.v2v['p50'] * 1000:6.0f}ms {lv.v2v['p95'] * 1000:4.0f}ms "
-            f"{(lv.v2v['p95'] / base - 1) * 100:+11.0f}% {lv.cpu_percent:5.0f}% "
-            f"{lv.job_processes:4d} {lv.rss_mb_per_room:7.0f}MB {lv.pss_mb_per_room:7.0f}MB"
-        )
+    levels = asyncio.run(measure(args.executor, args.rooms, args.turns, log_dir))
+    print_table(levels)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([lv.model_dump() for lv in levels], indent=2))
     print(f"JSON: {args.json}   logs: {log_dir}")

@@ -166,3 +166,13 @@ def test_schema_export_and_docs_document_every_field() -> None:
     for row in field_table().splitlines()[2:]:
         field = row.split("|")[1].strip()
         assert field in readme, f"docs/config.md does not document {field}"
+
+
+def test_job_executor_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARLEY_JOB_EXECUTOR", raising=False)
+    assert WorkerSettings.from_env().job_executor == "process"
+    monkeypatch.setenv("PARLEY_JOB_EXECUTOR", "thread")
+    assert WorkerSettings.from_env().job_executor == "thread"
+    monkeypatch.setenv("PARLEY_JOB_EXECUTOR", "fiber")
+    with pytest.raises(ValueError, match="job_executor"):
+        WorkerSettings.from_env()
