@@ -32,7 +32,7 @@ from agent.rooms import delete_room
 from agent.settings import JobExecutor
 from stack.fakes import FakeProviders, start_fakes
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer, start_livekit_server
-from stack.memory import cpu_seconds, machine_busy_seconds, tree_memory
+from stack.memory import cpu_seconds, machine_busy_seconds, tree_cpu_seconds, tree_memory
 from stack.participant import Participant
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip
@@ -60,16 +60,6 @@ class Level(BaseModel):
     """The worker's processes together, with this level's rooms live."""
 
 
-def _tree_cpu(pid: int) -> float:
-    total = 0.0
-    for p in tree_memory(pid):
-        try:
-            total += cpu_seconds(p.pid)
-        except (IndexError, ValueError):  # exited meanwhile
-            continue
-    return total
-
-
 async def _ready(user: Participant, dispatched: float) -> float:
     await user.wait_for_agent_state("listening", timeout=180)
     return time.monotonic() - dispatched
@@ -89,7 +79,7 @@ async def measure_level(
         live = [u for u, r in zip(users, ready, strict=True) if isinstance(r, float)]
         failed = {id(u) for u in users} - {id(u) for u in live}
         pid, own, lk = worker.process.pid, os.getpid(), server.process.pid
-        marks = (machine_busy_seconds(), _tree_cpu(pid), cpu_seconds(own), cpu_seconds(lk))
+        marks = (machine_busy_seconds(), tree_cpu_seconds(pid), cpu_seconds(own), cpu_seconds(lk))
         started = time.monotonic()
         v2v: list[float] = []
         for i in range(turns):
@@ -105,7 +95,7 @@ async def measure_level(
             p50 = statistics.median(v2v) if v2v else float("nan")
             print(f"  {executor} {rooms:2d} rooms turn {i + 1}: v2v p50 {p50:.3f} s")
         elapsed = time.monotonic() - started
-        now = (machine_busy_seconds(), _tree_cpu(pid), cpu_seconds(own), cpu_seconds(lk))
+        now = (machine_busy_seconds(), tree_cpu_seconds(pid), cpu_seconds(own), cpu_seconds(lk))
         cpu = [(b - a) / elapsed * 100 for a, b in zip(marks, now, strict=True)]
         tree = tree_memory(pid)
         for user in users:  # the agents leave with their rooms before the next level starts

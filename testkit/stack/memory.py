@@ -36,12 +36,21 @@ def _kb(text: str, field: str) -> int:
     return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(field)), 0)
 
 
-def tree_memory(root: int) -> list[ProcessMemory]:
-    """Every process under ``root`` (root included) with its resident set size."""
-    out: list[ProcessMemory] = []
+def tree_pids(root: int) -> list[int]:
+    """``root`` and every process under it."""
+    out: list[int] = []
     stack = [root]
     while stack:
         pid = stack.pop()
+        out.append(pid)
+        stack.extend(_children(pid))
+    return out
+
+
+def tree_memory(root: int) -> list[ProcessMemory]:
+    """Every process under ``root`` (root included) with its resident set size."""
+    out: list[ProcessMemory] = []
+    for pid in tree_pids(root):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -55,7 +64,6 @@ def tree_memory(root: int) -> list[ProcessMemory]:
                 pss_mb=_kb(_read(f"/proc/{pid}/smaps_rollup"), "Pss:") / 1024,
             )
         )
-        stack.extend(_children(pid))
     return out
 
 
@@ -64,6 +72,11 @@ def cpu_seconds(pid: int) -> float:
     # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time ``root`` and the processes under it have used so far (those still alive)."""
+    return sum(cpu_seconds(pid) for pid in tree_pids(root) if _read(f"/proc/{pid}/stat"))
 
 
 def machine_busy_seconds() -> float:
