@@ -37,6 +37,16 @@ class WorkerSettings(BaseModel):
         "`start`, none in `dev`)."
     )
     idle_processes: int | None = Field(description="PARLEY_IDLE_PROCESSES: warm job processes.")
+    max_rooms: int | None = Field(
+        description="PARLEY_MAX_ROOMS: rooms at which the worker's load reads 1.0 (its load "
+        "is the larger of its own CPU share and its rooms against this); unset: CPU only.",
+        gt=0,
+    )
+    rescue_after_s: float = Field(
+        description="PARLEY_RESCUE_AFTER_S: a room whose Parley agent vanished (its worker or "
+        "job process killed) while people stay is dispatched again after this long; `0` "
+        "turns it off (default 10)."
+    )
     job_executor: JobExecutor = Field(
         description="PARLEY_JOB_EXECUTOR: `process` (default: each room in its own process) or "
         "`thread` (rooms as threads of one process: models and imports loaded once, but a "
@@ -76,6 +86,7 @@ class WorkerSettings(BaseModel):
     @classmethod
     def from_env(cls) -> WorkerSettings:
         idle = env_value("PARLEY_IDLE_PROCESSES")
+        max_rooms = env_value("PARLEY_MAX_ROOMS")
         threshold = env_value("PARLEY_LOAD_THRESHOLD")
         config_file = env_value("PARLEY_CONFIG_FILE")
         data_dir = Path(
@@ -87,6 +98,8 @@ class WorkerSettings(BaseModel):
             metrics_port=int(env_value("PARLEY_METRICS_PORT") or 9464),
             load_threshold=float(threshold) if threshold else None,
             idle_processes=int(idle) if idle else None,
+            max_rooms=int(max_rooms) if max_rooms else None,
+            rescue_after_s=float(env_value("PARLEY_RESCUE_AFTER_S") or 10.0),
             job_executor=env_value("PARLEY_JOB_EXECUTOR") or "process",
             default_config=env_value("PARLEY_DEFAULT_CONFIG"),
             config_file=Path(config_file) if config_file else None,

@@ -20,11 +20,13 @@ from livekit.plugins import silero
 from .background import spawn
 from .config import ErrorCode, ErrorReport, Layer, ParleyError, RoomConfig, resolve
 from .config.defaults import worker_layers
+from .load import WorkerLoad
 from .modes import FINISH_S, MODES, RoomContext
 from .modes.context import leave_with_error
 from .pipeline.offline import preload
 from .preflight import ensure_reachable, require_credentials
 from .privacy import drop_personal_data, pseudonym
+from .rescue import Rescuer, forget_dispatch
 from .settings import WorkerSettings
 from .storage import keep_sweeping
 
@@ -66,6 +68,11 @@ async def start_room(ctx: JobContext, settings: WorkerSettings) -> None:
 async def entrypoint(ctx: JobContext) -> None:
     # Runs in the job process: settings come from the environment the worker passed down.
     settings = WorkerSettings.from_env()
+
+    async def ended_on_purpose() -> None:  # a killed job never gets here: its room is rescued
+        await forget_dispatch(ctx)
+
+    ctx.add_shutdown_callback(ended_on_purpose)
     try:
         await start_room(ctx, settings)
     except ParleyError as e:
@@ -104,12 +111,15 @@ def create_server(settings: WorkerSettings) -> AgentServer:
         # SIGTERM drains: no new rooms; those in flight go on until they end or this passes,
         # then each job gets SHUTDOWN_S to finish (an orchestrator's grace must cover both).
         drain_timeout=settings.drain_timeout_s,
+        load_fnc=WorkerLoad(settings.max_rooms),
     )
     server.setup_fnc = prewarm
 
     def on_started() -> None:  # the CLI has set up logging, and the event loop runs
         drop_personal_data()
         spawn(keep_sweeping(settings.data_dir, settings.retention_days))
+        if settings.rescue_after_s > 0:
+            spawn(Rescuer(settings.agent_name, settings.rescue_after_s).run())
 
     server.on("worker_started", on_started)
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
