@@ -21,7 +21,7 @@ from livekit.plugins.meeting_assistant import addressed
 
 from agent.protocol import MEETING_NOTES as NOTES_TOPIC
 from agent.protocol import MEETING_TRANSCRIPT as TRANSCRIPT_TOPIC
-from agent.rooms import delete_room, dispatch
+from agent.rooms import delete_room
 from agent.worker import SHUTDOWN_S
 from stack.fakes import FakeProviders
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer
@@ -206,14 +206,7 @@ async def test_killed_job_resumes_without_losing_a_line(
         await say_and_wait_line(people, "alice", clip("conf-onlyperson"))
         os.kill(worker.job_pid(room), signal.SIGKILL)
         await wait_for(lambda: alice.agent() is None, "the killed agent to leave", timeout=60)
-        await dispatch(
-            livekit_server.url,
-            API_KEY,
-            API_SECRET,
-            room,
-            worker.agent_name,
-            json.dumps(meeting(folder, hook.url)),
-        )
+        # Nobody dispatches it again by hand: the worker's rescue does (PARLEY_RESCUE_AFTER_S).
         await alice.wait_for_agent_state("listening", timeout=60)
         await say_and_wait_line(people, "bob", clip("vm-nobodyavail"))
         for p in people.values():
