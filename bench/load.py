@@ -1,15 +1,17 @@
 """Many rooms on one worker: voice-to-voice p95, CPU and memory per room, through the real server.
 
-    scripts/bench load [--rooms 1 8 25] [--turns 3] [--executor process thread]
+    scripts/bench load [--rooms 1 8 25] [--turns 3] [--executor process thread] [--workers 1 2]
 
 Starts livekit-server and the fake providers (OpenAI Realtime, answering at once); for each
-job executor, one Parley worker (``PARLEY_JOB_EXECUTOR``). For each level, that many rooms
-are opened at once, each with one user; when every agent listens, all users speak real
-recordings at the same time, ``--turns`` times. Prints per level the client-observed v2v
-p50/p95, the job start (dispatch → the agent listening), failed rooms, the CPU of the worker
-(its processes together), of the users (this process: the load generator) and of
-livekit-server, and the worker's proportional memory (PSS), per room beyond the first level's;
-writes JSON. Levels run in order on one worker; each level's rooms are deleted before the next.
+job executor and worker count, that many Parley workers (``PARLEY_JOB_EXECUTOR``; several
+share the rooms through LiveKit's dispatcher, by the load each reports). For each level,
+that many rooms are opened at once, each with one user; when every agent listens, all users
+speak real recordings at the same time, ``--turns`` times. Prints per level the
+client-observed v2v p50/p95, the job start (dispatch → the agent listening), failed rooms,
+the CPU of the workers (their processes together), of the users (this process: the load
+generator) and of livekit-server, and the workers' proportional memory (PSS), per room
+beyond the first level's; writes JSON. Levels run in order on the same workers; each
+level's rooms are deleted before the next.
 Target: 25 rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms, ≤ 80 MB
 PSS per room beyond the first.
 """
@@ -45,6 +47,7 @@ from .offline_v2v import percentiles
 
 class Level(BaseModel):
     executor: JobExecutor
+    workers: int
     rooms: int
     turns: int
     failed_rooms: int
@@ -57,7 +60,7 @@ class Level(BaseModel):
     livekit-server."""
     job_processes: int
     pss_mb: float
-    """The worker's processes together, with this level's rooms live."""
+    """The workers' processes together, with this level's rooms live."""
 
 
 async def _ready(user: Participant, dispatched: float) -> float:
@@ -65,21 +68,32 @@ async def _ready(user: Participant, dispatched: float) -> float:
     return time.monotonic() - dispatched
 
 
+def _workers_cpu(workers: list[WorkerProcess]) -> float:
+    return sum(tree_cpu_seconds(w.process.pid) for w in workers)
+
+
 async def measure_level(
-    server: LiveKitServer, worker: WorkerProcess, executor: JobExecutor, rooms: int, turns: int
+    server: LiveKitServer,
+    workers: list[WorkerProcess],
+    executor: JobExecutor,
+    rooms: int,
+    turns: int,
 ) -> Level:
+    label = f"{executor}×{len(workers)}"
     async with AsyncExitStack() as stack:
         users: list[Participant] = []
         starts: list[asyncio.Task[float]] = []
         for _ in range(rooms):
-            room = joined_room(server, worker.agent_name, dispatch_metadata=REALTIME, prefix="load")
+            room = joined_room(
+                server, workers[0].agent_name, dispatch_metadata=REALTIME, prefix="load"
+            )
             users.append(await stack.enter_async_context(room))
             starts.append(asyncio.create_task(_ready(users[-1], time.monotonic())))
         ready = await asyncio.gather(*starts, return_exceptions=True)
         live = [u for u, r in zip(users, ready, strict=True) if isinstance(r, float)]
         failed = {id(u) for u in users} - {id(u) for u in live}
-        pid, own, lk = worker.process.pid, os.getpid(), server.process.pid
-        marks = (machine_busy_seconds(), tree_cpu_seconds(pid), cpu_seconds(own), cpu_seconds(lk))
+        own, lk = os.getpid(), server.process.pid
+        marks = (machine_busy_seconds(), _workers_cpu(workers), cpu_seconds(own), cpu_seconds(lk))
         started = time.monotonic()
         v2v: list[float] = []
         for i in range(turns):
@@ -93,22 +107,23 @@ async def measure_level(
                 else:
                     failed.add(id(u))
             p50 = statistics.median(v2v) if v2v else float("nan")
-            print(f"  {executor} {rooms:2d} rooms turn {i + 1}: v2v p50 {p50:.3f} s")
+            print(f"  {label} {rooms:2d} rooms turn {i + 1}: v2v p50 {p50:.3f} s")
         elapsed = time.monotonic() - started
-        now = (machine_busy_seconds(), tree_cpu_seconds(pid), cpu_seconds(own), cpu_seconds(lk))
+        now = (machine_busy_seconds(), _workers_cpu(workers), cpu_seconds(own), cpu_seconds(lk))
         cpu = [(b - a) / elapsed * 100 for a, b in zip(marks, now, strict=True)]
-        tree = tree_memory(pid)
+        tree = [p for w in workers for p in tree_memory(w.process.pid)]
         for user in users:  # the agents leave with their rooms before the next level starts
             await delete_room(server.url, API_KEY, API_SECRET, user.room.name)
     level = Level(
         executor=executor,
+        workers=len(workers),
         rooms=rooms,
         turns=turns,
         failed_rooms=len(failed),
         v2v=percentiles(v2v),
         job_start=percentiles([r for r in ready if isinstance(r, float)]),
         cpu_percent=dict(zip(("machine", "worker", "users", "livekit-server"), cpu, strict=True)),
-        job_processes=len(tree) - 1,
+        job_processes=len(tree) - len(workers),
         pss_mb=sum(p.pss_mb for p in tree),
     )
     print(f"  {level.model_dump_json()}")  # a later level may not finish
@@ -120,19 +135,26 @@ async def measure_worker(
     fakes: FakeProviders,
     log_dir: Path,
     executor: JobExecutor,
+    count: int,
     levels: list[int],
     turns: int,
 ) -> list[Level]:
     env = worker_env(server, fakes, PARLEY_JOB_EXECUTOR=executor)
-    worker = start_worker(log_dir, env, agent_name=f"parley-bench-load-{executor}")
+    name = f"parley-bench-load-{executor}-{count}"
+    workers: list[WorkerProcess] = []
     try:
-        return [await measure_level(server, worker, executor, n, turns) for n in levels]
+        for i in range(count):
+            folder = log_dir / f"{name}-{i}"
+            folder.mkdir()
+            workers.append(start_worker(folder, env, agent_name=name))
+        return [await measure_level(server, workers, executor, n, turns) for n in levels]
     finally:
-        worker.stop()
+        for w in workers:
+            w.stop()
 
 
 async def measure(
-    executors: list[JobExecutor], levels: list[int], turns: int, log_dir: Path
+    executors: list[JobExecutor], counts: list[int], levels: list[int], turns: int, log_dir: Path
 ) -> list[Level]:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes = start_fakes(log_dir)
@@ -140,7 +162,10 @@ async def measure(
         return [
             level
             for executor in executors
-            for level in await measure_worker(server, fakes, log_dir, executor, levels, turns)
+            for count in counts
+            for level in await measure_worker(
+                server, fakes, log_dir, executor, count, levels, turns
+            )
         ]
     finally:
         fakes.stop()
@@ -153,12 +178,13 @@ def _ms(value: float | None) -> str:
 
 def print_table(levels: list[Level]) -> None:
     print(
-        "\nexecutor rooms failed  v2v p50   p95  p95 vs first  start p95  CPU: machine worker"
+        "\nworkers   rooms failed  v2v p50   p95  p95 vs first  start p95  CPU: machine worker"
         " users server  jobs  PSS/room beyond first"
     )
     first: dict[str, Level] = {}
     for lv in levels:
-        base = first.setdefault(lv.executor, lv)
+        label = f"{lv.executor}×{lv.workers}"
+        base = first.setdefault(label, lv)
         p95, base95 = lv.v2v["p95"], base.v2v["p95"]
         vs = f"{(p95 / base95 - 1) * 100:+.0f}%" if p95 and base95 and lv is not base else "–"
         extra = (
@@ -168,7 +194,7 @@ def print_table(levels: list[Level]) -> None:
         )
         c = lv.cpu_percent
         print(
-            f"{lv.executor:8s} {lv.rooms:5d} {lv.failed_rooms:6d} {_ms(lv.v2v['p50']):>6s}ms "
+            f"{label:9s} {lv.rooms:5d} {lv.failed_rooms:6d} {_ms(lv.v2v['p50']):>6s}ms "
             f"{_ms(p95):>5s}ms {vs:>12s} {_ms(lv.job_start['p95']):>8s}ms "
             f"{c['machine']:12.0f}% {c['worker']:5.0f}% {c['users']:4.0f}% "
             f"{c['livekit-server']:5.0f}% {lv.job_processes:5d}  {extra}"
@@ -181,10 +207,11 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--executor", nargs="+", default=["process", "thread"],
                         choices=["process", "thread"])  # fmt: skip
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/load.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    levels = asyncio.run(measure(args.executor, args.rooms, args.turns, log_dir))
+    levels = asyncio.run(measure(args.executor, args.workers, args.rooms, args.turns, log_dir))
     print_table(levels)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([lv.model_dump() for lv in levels], indent=2))
