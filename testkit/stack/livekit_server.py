@@ -50,7 +50,9 @@ def start_livekit_server(
     if isolated_ports:
         config["port"] = free_port()
         config["rtc"]["tcp_port"] = free_port()
-        config["rtc"]["udp_port"] = free_port()  # free for TCP; UDP is all but surely free too
+        # A UDP range of its own, derived from the HTTP port so parallel runs differ.
+        start = 20000 + (config["port"] % 40) * 1000
+        config["rtc"]["port_range_start"], config["rtc"]["port_range_end"] = start, start + 999
     path = Path(tempfile.mkdtemp(prefix="parley-lk-")) / "livekit.yaml"
     path.write_text(yaml.safe_dump(config))
     process = ManagedProcess(
