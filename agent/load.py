@@ -62,9 +62,9 @@ class TreeCpu:
 class WorkerLoad:
     """``load_fnc`` for the AgentServer: called by livekit-agents every 0.5 s in a thread."""
 
-    def __init__(self, max_rooms: int | None, *, pid: int | None = None) -> None:
+    def __init__(self, max_rooms: int | None) -> None:
         self.max_rooms = max_rooms
-        self._cpu = TreeCpu(pid or os.getpid())
+        self._cpu = TreeCpu(os.getpid())
         self._cores = get_cpu_monitor().cpu_count()
         self._samples: deque[tuple[float, float]] = deque()
         self._lock = threading.Lock()

@@ -25,6 +25,7 @@ from livekit.agents.types import ATTRIBUTE_AGENT_NAME
 from livekit.protocol.models import ParticipantInfo
 
 from .privacy import pseudonym
+from .rooms import server_api
 from .settings import env_value
 
 logger = logging.getLogger("parley.rescue")
@@ -34,8 +35,8 @@ NOT_PEOPLE = (ParticipantInfo.Kind.AGENT, ParticipantInfo.Kind.EGRESS)
 
 def _api() -> api.LiveKitAPI:
     # livekit-agents exports the worker's server and credentials to its environment.
-    url = (env_value("LIVEKIT_URL") or "").replace("ws", "http", 1)
-    return api.LiveKitAPI(url, env_value("LIVEKIT_API_KEY"), env_value("LIVEKIT_API_SECRET"))
+    url = env_value("LIVEKIT_URL") or ""
+    return server_api(url, env_value("LIVEKIT_API_KEY"), env_value("LIVEKIT_API_SECRET"))
 
 
 async def forget_dispatch(ctx: JobContext) -> None:
@@ -51,8 +52,8 @@ async def forget_dispatch(ctx: JobContext) -> None:
 
 def _orphaned(people: list[ParticipantInfo], agent_name: str) -> bool:
     """People are in the room and none of its participants is an agent of ``agent_name``."""
-    agents = [p for p in people if p.kind == ParticipantInfo.Kind.AGENT]
-    if any(p.attributes.get(ATTRIBUTE_AGENT_NAME) == agent_name for p in agents):
+    ours = ParticipantInfo.Kind.AGENT, agent_name
+    if any((p.kind, p.attributes.get(ATTRIBUTE_AGENT_NAME)) == ours for p in people):
         return False
     return any(p.kind not in NOT_PEOPLE for p in people)
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 from livekit import api
 
 
-def _http(url: str) -> str:
-    return url.replace("ws", "http", 1)
+def server_api(url: str, api_key: str | None, api_secret: str | None) -> api.LiveKitAPI:
+    """The server API of the LiveKit server at ``url`` (its ``ws``/``wss`` address)."""
+    return api.LiveKitAPI(url.replace("ws", "http", 1), api_key, api_secret)
 
 
 def token(
@@ -40,18 +41,18 @@ def token(
 async def create_room(
     url: str, api_key: str, api_secret: str, room: str, *, room_metadata: str = ""
 ) -> None:
-    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+    async with server_api(url, api_key, api_secret) as lk:
         await lk.room.create_room(api.CreateRoomRequest(name=room, metadata=room_metadata))
 
 
 async def delete_room(url: str, api_key: str, api_secret: str, room: str) -> None:
     """Ends the room for everyone in it."""
-    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+    async with server_api(url, api_key, api_secret) as lk:
         await lk.room.delete_room(api.DeleteRoomRequest(room=room))
 
 
 async def room_exists(url: str, api_key: str, api_secret: str, room: str) -> bool:
-    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+    async with server_api(url, api_key, api_secret) as lk:
         listed = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
     return any(r.name == room for r in listed.rooms)
 
@@ -59,7 +60,7 @@ async def room_exists(url: str, api_key: str, api_secret: str, room: str) -> boo
 async def dispatch(
     url: str, api_key: str, api_secret: str, room: str, agent_name: str, metadata: str = ""
 ) -> None:
-    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+    async with server_api(url, api_key, api_secret) as lk:
         await lk.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=agent_name, room=room, metadata=metadata)
         )
@@ -71,7 +72,7 @@ async def call_out(
     """Dials ``number`` through the outbound trunk ``trunk_id`` into ``room``
     (``CreateSIPParticipant``); returns once the SIP service placed the call. The callee
     joins as ``callee``: an identity that does not carry their number."""
-    async with api.LiveKitAPI(_http(url), api_key, api_secret) as lk:
+    async with server_api(url, api_key, api_secret) as lk:
         return await lk.sip.create_sip_participant(
             api.CreateSIPParticipantRequest(
                 sip_trunk_id=trunk_id,

@@ -32,7 +32,7 @@ class WorkerSettings(BaseModel):
     http_port: int = Field(description="PARLEY_HTTP_PORT: health port.")
     metrics_port: int = Field(description="PARLEY_METRICS_PORT: Prometheus `/metrics` port.")
     load_threshold: float | None = Field(
-        description="PARLEY_LOAD_THRESHOLD: CPU load above which the "
+        description="PARLEY_LOAD_THRESHOLD: load (agent/load.py) at which the "
         "worker takes no new rooms; `inf` disables; unset: livekit-agents' default (0.7 in "
         "`start`, none in `dev`)."
     )
