@@ -6,11 +6,12 @@ Starts livekit-server and the fake providers (OpenAI Realtime, answering at once
 job executor and worker count, that many Parley workers (``PARLEY_JOB_EXECUTOR``; several
 share the rooms through LiveKit's dispatcher, by the load each reports). For each level,
 that many rooms are opened at once, each with one user; when every agent listens, all users
-speak real recordings at the same time, ``--turns`` times. Prints per level the
-client-observed v2v p50/p95, the job start (dispatch → the agent listening), failed rooms,
-the CPU of the workers (their processes together), of the users (this process: the load
-generator) and of livekit-server, and the workers' proportional memory (PSS), per room
-beyond the first level's; writes JSON. Levels run in order on the same workers; each
+speak real recordings at the same time, ``--turns`` times. The users are one Go process
+(testkit/loadgen: pion, Opus encoded once), so they take little of the cores the workers
+need. Prints per level the client-observed v2v p50/p95, the job start (dispatch → the agent
+listening), failed rooms, the CPU of the workers (their processes together), of the users
+(the load generator) and of livekit-server, and the workers' proportional memory (PSS), per
+room beyond the first level's; writes JSON. Levels run in order on the same workers; each
 level's rooms are deleted before the next.
 Target: 25 rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms, ≤ 80 MB
 PSS per room beyond the first.
@@ -21,11 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
 import time
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -34,11 +33,10 @@ from agent.rooms import delete_room
 from agent.settings import JobExecutor
 from stack.fakes import FakeProviders, start_fakes
 from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer, start_livekit_server
+from stack.loadgen import start_users
 from stack.memory import cpu_seconds, machine_busy_seconds, tree_cpu_seconds, tree_memory
-from stack.participant import Participant
 from stack.process import ROOT
 from stack.recordings import CLIPS, clip
-from stack.rooms import Exchange, converse, joined_room
 from stack.worker import WorkerProcess, start_worker, worker_env
 
 from .latency import REALTIME
@@ -54,22 +52,19 @@ class Level(BaseModel):
     """Rooms whose agent never listened or whose user got no answer to a turn."""
     v2v: dict[str, float | None]
     job_start: dict[str, float | None]
-    """Dispatch → the agent listening, per room (the rooms are dispatched one after another)."""
+    """Dispatch → the agent listening, per room (all rooms are dispatched at once)."""
     cpu_percent: dict[str, float]
-    """While the turns ran, of 200 % (two cores): machine, worker, users (this process),
-    livekit-server."""
+    """While the turns ran, of 200 % (two cores): machine, worker, users (the load
+    generator), livekit-server."""
     job_processes: int
     pss_mb: float
     """The workers' processes together, with this level's rooms live."""
 
 
-async def _ready(user: Participant, dispatched: float) -> float:
-    await user.wait_for_agent_state("listening", timeout=180)
-    return time.monotonic() - dispatched
-
-
-def _workers_cpu(workers: list[WorkerProcess]) -> float:
-    return sum(tree_cpu_seconds(w.process.pid) for w in workers)
+def _cpu(workers: list[WorkerProcess], users: int, server: LiveKitServer) -> tuple[float, ...]:
+    """CPU seconds so far: machine, workers (their process trees), users, livekit-server."""
+    mine = sum(tree_cpu_seconds(w.process.pid) for w in workers)
+    return machine_busy_seconds(), mine, cpu_seconds(users), cpu_seconds(server.process.pid)
 
 
 async def measure_level(
@@ -78,50 +73,40 @@ async def measure_level(
     executor: JobExecutor,
     rooms: int,
     turns: int,
+    log_dir: Path,
 ) -> Level:
     label = f"{executor}×{len(workers)}"
-    async with AsyncExitStack() as stack:
-        users: list[Participant] = []
-        starts: list[asyncio.Task[float]] = []
-        for _ in range(rooms):
-            room = joined_room(
-                server, workers[0].agent_name, dispatch_metadata=REALTIME, prefix="load"
-            )
-            users.append(await stack.enter_async_context(room))
-            starts.append(asyncio.create_task(_ready(users[-1], time.monotonic())))
-        ready = await asyncio.gather(*starts, return_exceptions=True)
-        live = [u for u, r in zip(users, ready, strict=True) if isinstance(r, float)]
-        failed = {id(u) for u in users} - {id(u) for u in live}
-        own, lk = os.getpid(), server.process.pid
-        marks = (machine_busy_seconds(), _workers_cpu(workers), cpu_seconds(own), cpu_seconds(lk))
+    wavs = [clip(name) for name in CLIPS]
+    log = log_dir / f"loadgen-{label}-{rooms}.log"
+    users = await start_users(server, workers[0].agent_name, REALTIME, rooms, turns, wavs, log)
+    try:
+        marks = _cpu(workers, users.pid, server)
         started = time.monotonic()
-        v2v: list[float] = []
-        for i in range(turns):
-            exchanges = await asyncio.gather(
-                *(converse(u, clip(CLIPS[(i + k) % len(CLIPS)])) for k, u in enumerate(live)),
-                return_exceptions=True,
-            )
-            for u, e in zip(live, exchanges, strict=True):
-                if isinstance(e, Exchange):
-                    v2v.append(e.v2v_s)
-                else:
-                    failed.add(id(u))
-            p50 = statistics.median(v2v) if v2v else float("nan")
-            print(f"  {label} {rooms:2d} rooms turn {i + 1}: v2v p50 {p50:.3f} s")
+        per_room = await users.converse()
         elapsed = time.monotonic() - started
-        now = (machine_busy_seconds(), _workers_cpu(workers), cpu_seconds(own), cpu_seconds(lk))
+        now = _cpu(workers, users.pid, server)
         cpu = [(b - a) / elapsed * 100 for a, b in zip(marks, now, strict=True)]
         tree = [p for w in workers for p in tree_memory(w.process.pid)]
-        for user in users:  # the agents leave with their rooms before the next level starts
-            await delete_room(server.url, API_KEY, API_SECRET, user.room.name)
+    finally:
+        await users.close()
+        for room in users.rooms:  # the agents leave with their rooms before the next level
+            await delete_room(server.url, API_KEY, API_SECRET, room)
+    ready = [r for r in users.ready_s if r is not None]
+    v2v = [v for turns_ in per_room for v in turns_ if v is not None]
+    failed = sum(
+        r is None or len(t) < turns or None in t
+        for r, t in zip(users.ready_s, per_room, strict=True)
+    )
+    p50 = statistics.median(v2v) if v2v else float("nan")
+    print(f"  {label} {rooms:2d} rooms: v2v p50 {p50:.3f} s")
     level = Level(
         executor=executor,
         workers=len(workers),
         rooms=rooms,
         turns=turns,
-        failed_rooms=len(failed),
+        failed_rooms=failed,
         v2v=percentiles(v2v),
-        job_start=percentiles([r for r in ready if isinstance(r, float)]),
+        job_start=percentiles(ready),
         cpu_percent=dict(zip(("machine", "worker", "users", "livekit-server"), cpu, strict=True)),
         job_processes=len(tree) - len(workers),
         pss_mb=sum(p.pss_mb for p in tree),
@@ -147,7 +132,7 @@ async def measure_worker(
             folder = log_dir / f"{name}-{i}"
             folder.mkdir()
             workers.append(start_worker(folder, env, agent_name=name))
-        return [await measure_level(server, workers, executor, n, turns) for n in levels]
+        return [await measure_level(server, workers, executor, n, turns, log_dir) for n in levels]
     finally:
         for w in workers:
             w.stop()

@@ -292,7 +292,7 @@ def start_phone_service(log_dir: Path, server: LiveKitServer, redis: Redis) -> P
     """The SIP service's stand-in for ``server`` (started with ``redis``)."""
     port = free_port()
     argv = [
-        installed("install-sip-bridge"),
+        installed("install-go-tool", "sipbridge"),
         "-redis", redis.address,
         "-http", f"127.0.0.1:{port}",
         "-ws-url", server.url,

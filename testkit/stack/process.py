@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 """The Parley checkout this kit runs (it is installed editable from ``testkit/``)."""
 
 
-def installed(script: str) -> str:
+def installed(script: str, *args: str) -> str:
     """The binary path a ``scripts/install-*`` script prints (it builds and caches it once)."""
     out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / script)], check=True, capture_output=True, text=True
+        ["bash", str(ROOT / "scripts" / script), *args], check=True, capture_output=True, text=True
     )
     return out.stdout.strip().splitlines()[-1]
 

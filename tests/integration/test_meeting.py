@@ -398,8 +398,11 @@ async def test_sigterm_drains_the_worker_and_each_meeting_gets_its_notes_once(
             rc = await asyncio.to_thread(draining.process.proc.wait, SHUTDOWN_S)
             exited_s = time.monotonic() - sent
             await asyncio.sleep(3)  # a second delivery would come now
-        for name, hook in (("stays", stays_hook), ("leaves", leaves_hook)):  # one line each
-            assert [(b["final"], b["lines"]) for b in hook.bodies] == [(True, 1)], name
+        for name, hook in (("stays", stays_hook), ("leaves", leaves_hook)):
+            # Whisper may split a clip at an inner pause under load: count the lines on disk.
+            said = len(await transcript_file(draining, name, rooms[name]))
+            assert said >= 1, name
+            assert [(b["final"], b["lines"]) for b in hook.bodies] == [(True, said)], name
             notes = json.loads(await read(room_file(draining, name, rooms[name], ".notes.json")))
             assert notes["final"] is True, name
         MEASUREMENTS.append(
