@@ -4,7 +4,11 @@ livekit-server (1.13, open source) does not re-dispatch a job whose worker dies:
 keeps its people and its dispatch, and has no agent (its dispatch state still says the job
 runs). So every Parley worker looks, every half ``PARLEY_RESCUE_AFTER_S``, for rooms with
 people, a dispatch for its agent name and no agent of that name; one that stays so for
-``PARLEY_RESCUE_AFTER_S`` is dispatched again with the same metadata. Of several workers, the
+``PARLEY_RESCUE_AFTER_S`` is dispatched again with the same metadata. A job still starting
+looks the same (a loaded worker may take more than ``PARLEY_RESCUE_AFTER_S`` to join its agent),
+so a dispatch is rescued only once this worker saw its agent in the room (its job was handed
+out before), or once its job was handed out more than ``START_GRACE_S`` ago (a worker that
+died before its agent joined). Of several workers, the
 one whose delete of the stale dispatch succeeds (the server lets only one) creates the new
 one; the new job resumes from the room's files (a meeting's transcript: workers that rescue
 each other's meetings share ``PARLEY_DATA_DIR``). A job that ends on purpose (its room
@@ -31,6 +35,8 @@ from .settings import env_value
 logger = logging.getLogger("parley.rescue")
 
 NOT_PEOPLE = (ParticipantInfo.Kind.AGENT, ParticipantInfo.Kind.EGRESS)
+START_GRACE_S = 60.0
+"""How long a job handed to a worker may take to join its agent before it counts as lost."""
 
 
 def _api() -> api.LiveKitAPI:
@@ -50,12 +56,27 @@ async def forget_dispatch(ctx: JobContext) -> None:
             await lk.agent_dispatch.delete_dispatch(job.dispatch_id, job.room.name)
 
 
+def _attended(people: list[ParticipantInfo], agent_name: str) -> bool:
+    """An agent of ``agent_name`` is among the room's participants."""
+    ours = ParticipantInfo.Kind.AGENT, agent_name
+    return any((p.kind, p.attributes.get(ATTRIBUTE_AGENT_NAME)) == ours for p in people)
+
+
 def _orphaned(people: list[ParticipantInfo], agent_name: str) -> bool:
     """People are in the room and none of its participants is an agent of ``agent_name``."""
-    ours = ParticipantInfo.Kind.AGENT, agent_name
-    if any((p.kind, p.attributes.get(ATTRIBUTE_AGENT_NAME)) == ours for p in people):
+    if _attended(people, agent_name):
         return False
     return any(p.kind not in NOT_PEOPLE for p in people)
+
+
+def _lost(dispatch: api.AgentDispatch, agent_seen: float | None, now: float) -> bool:
+    """The dispatch's agent joined and left, or never joined: its latest job was handed out
+    before ``agent_seen`` (when its room last had its agent) or ``START_GRACE_S`` before
+    ``now``. Wall-clock seconds; the server stamps jobs in ns since the epoch."""
+    handed_out = max(j.state.started_at for j in dispatch.state.jobs) / 1e9
+    return (agent_seen is not None and handed_out < agent_seen) or (
+        now - handed_out > START_GRACE_S
+    )
 
 
 class Rescuer:
@@ -64,18 +85,28 @@ class Rescuer:
         self.after_s = after_s
         self._since: dict[str, float] = {}
         """Dispatch ID → when it was first seen without its agent."""
+        self._agent_seen: dict[str, float] = {}
+        """Room SID → when (wall clock) it last had its agent."""
 
     async def sweep(self, lk: api.LiveKitAPI) -> None:
         now, seen = time.monotonic(), set[str]()
-        for room in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms:
+        rooms = (await lk.room.list_rooms(api.ListRoomsRequest())).rooms
+        live = {room.sid for room in rooms}
+        self._agent_seen = {k: v for k, v in self._agent_seen.items() if k in live}
+        for room in rooms:
             if room.num_participants == 0:
                 continue
             listed = await lk.room.list_participants(api.ListParticipantsRequest(room=room.name))
-            if not _orphaned(list(listed.participants), self.agent_name):
+            people = list(listed.participants)
+            if _attended(people, self.agent_name):
+                self._agent_seen[room.sid] = time.time()
+            if not _orphaned(people, self.agent_name):
                 continue
             for d in await lk.agent_dispatch.list_dispatch(room.name):
                 if d.agent_name != self.agent_name or not d.state.jobs:
                     continue  # another agent's, or not yet given to a worker (all full)
+                if not _lost(d, self._agent_seen.get(room.sid), time.time()):
+                    continue  # its agent may still be on its way
                 seen.add(d.id)
                 if now - self._since.setdefault(d.id, now) >= self.after_s:
                     await self._redispatch(lk, d)

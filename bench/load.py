@@ -1,20 +1,22 @@
 """Many rooms on one worker: voice-to-voice p95, CPU and memory per room, through the real server.
 
     scripts/bench load [--rooms 1 8 25] [--turns 3] [--executor process thread] [--workers 1 2]
+                       [--pipeline realtime offline]
 
 Starts livekit-server and the fake providers (OpenAI Realtime, answering at once); for each
-job executor and worker count, that many Parley workers (``PARLEY_JOB_EXECUTOR``; several
-share the rooms through LiveKit's dispatcher, by the load each reports). For each level,
-that many rooms are opened at once, each with one user; when every agent listens, all users
-speak real recordings at the same time, ``--turns`` times. The users are one Go process
+pipeline (``realtime``: that fake; ``offline``: the embedded cascade, Whisper, SmolLM2 and
+espeak-ng on these cores), job executor (``PARLEY_JOB_EXECUTOR``) and worker count, that many
+Parley workers (several share the rooms through LiveKit's dispatcher, by the load each
+reports). For each level, that many rooms are opened at once, each with one user; when every
+agent listens, all users speak real recordings at the same time, ``--turns`` times. The users are one Go process
 (testkit/loadgen: pion, Opus encoded once), so they take little of the cores the workers
 need. Prints per level the client-observed v2v p50/p95, the job start (dispatch → the agent
 listening), failed rooms, the CPU of the workers (their processes together), of the users
 (the load generator) and of livekit-server, and the workers' proportional memory (PSS), per
 room beyond the first level's; writes JSON. Levels run in order on the same workers; each
 level's rooms are deleted before the next.
-Target: 25 rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms, ≤ 80 MB
-PSS per room beyond the first.
+Targets: 25 realtime rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms,
+≤ 80 MB PSS per room beyond the first; the most offline rooms that hold v2v p95 ≤ 2 s.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from agent.config.defaults import OFFLINE_CASCADE
 from agent.rooms import delete_room
 from agent.settings import JobExecutor
 from stack.fakes import FakeProviders, start_fakes
@@ -42,8 +47,28 @@ from stack.worker import WorkerProcess, start_worker, worker_env
 from .latency import REALTIME
 from .offline_v2v import percentiles
 
+Pipeline = Literal["realtime", "offline"]
+CONFIGS: dict[Pipeline, dict[str, Any]] = {
+    "realtime": REALTIME,
+    "offline": {"pipeline": OFFLINE_CASCADE},
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """What one set of levels runs on."""
+
+    pipeline: Pipeline
+    executor: JobExecutor
+    workers: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.pipeline}/{self.executor}×{self.workers}"
+
 
 class Level(BaseModel):
+    pipeline: Pipeline
     executor: JobExecutor
     workers: int
     rooms: int
@@ -70,15 +95,15 @@ def _cpu(workers: list[WorkerProcess], users: int, server: LiveKitServer) -> tup
 async def measure_level(
     server: LiveKitServer,
     workers: list[WorkerProcess],
-    executor: JobExecutor,
+    arm: Arm,
     rooms: int,
     turns: int,
     log_dir: Path,
 ) -> Level:
-    label = f"{executor}×{len(workers)}"
     wavs = [clip(name) for name in CLIPS]
-    log = log_dir / f"loadgen-{label}-{rooms}.log"
-    users = await start_users(server, workers[0].agent_name, REALTIME, rooms, turns, wavs, log)
+    log = log_dir / f"loadgen-{arm.pipeline}-{arm.executor}-{arm.workers}-{rooms}.log"
+    config = CONFIGS[arm.pipeline]
+    users = await start_users(server, workers[0].agent_name, config, rooms, turns, wavs, log)
     try:
         marks = _cpu(workers, users.pid, server)
         started = time.monotonic()
@@ -98,10 +123,11 @@ async def measure_level(
         for r, t in zip(users.ready_s, per_room, strict=True)
     )
     p50 = statistics.median(v2v) if v2v else float("nan")
-    print(f"  {label} {rooms:2d} rooms: v2v p50 {p50:.3f} s")
+    print(f"  {arm.label} {rooms:2d} rooms: v2v p50 {p50:.3f} s")
     level = Level(
-        executor=executor,
-        workers=len(workers),
+        pipeline=arm.pipeline,
+        executor=arm.executor,
+        workers=arm.workers,
         rooms=rooms,
         turns=turns,
         failed_rooms=failed,
@@ -119,38 +145,32 @@ async def measure_worker(
     server: LiveKitServer,
     fakes: FakeProviders,
     log_dir: Path,
-    executor: JobExecutor,
-    count: int,
+    arm: Arm,
     levels: list[int],
     turns: int,
 ) -> list[Level]:
-    env = worker_env(server, fakes, PARLEY_JOB_EXECUTOR=executor)
-    name = f"parley-bench-load-{executor}-{count}"
+    env = worker_env(server, fakes, PARLEY_JOB_EXECUTOR=arm.executor)
+    name = f"parley-bench-load-{arm.pipeline}-{arm.executor}-{arm.workers}"
     workers: list[WorkerProcess] = []
     try:
-        for i in range(count):
+        for i in range(arm.workers):
             folder = log_dir / f"{name}-{i}"
             folder.mkdir()
             workers.append(start_worker(folder, env, agent_name=name))
-        return [await measure_level(server, workers, executor, n, turns, log_dir) for n in levels]
+        return [await measure_level(server, workers, arm, n, turns, log_dir) for n in levels]
     finally:
         for w in workers:
             w.stop()
 
 
-async def measure(
-    executors: list[JobExecutor], counts: list[int], levels: list[int], turns: int, log_dir: Path
-) -> list[Level]:
+async def measure(arms: list[Arm], levels: list[int], turns: int, log_dir: Path) -> list[Level]:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes = start_fakes(log_dir)
     try:
         return [
             level
-            for executor in executors
-            for count in counts
-            for level in await measure_worker(
-                server, fakes, log_dir, executor, count, levels, turns
-            )
+            for arm in arms
+            for level in await measure_worker(server, fakes, log_dir, arm, levels, turns)
         ]
     finally:
         fakes.stop()
@@ -163,12 +183,12 @@ def _ms(value: float | None) -> str:
 
 def print_table(levels: list[Level]) -> None:
     print(
-        "\nworkers   rooms failed  v2v p50   p95  p95 vs first  start p95  CPU: machine worker"
-        " users server  jobs  PSS/room beyond first"
+        "\npipeline/workers   rooms failed  v2v p50   p95  p95 vs first  start p95  CPU: machine"
+        " worker users server  jobs  PSS/room beyond first"
     )
     first: dict[str, Level] = {}
     for lv in levels:
-        label = f"{lv.executor}×{lv.workers}"
+        label = Arm(lv.pipeline, lv.executor, lv.workers).label
         base = first.setdefault(label, lv)
         p95, base95 = lv.v2v["p95"], base.v2v["p95"]
         vs = f"{(p95 / base95 - 1) * 100:+.0f}%" if p95 and base95 and lv is not base else "–"
@@ -179,7 +199,7 @@ def print_table(levels: list[Level]) -> None:
         )
         c = lv.cpu_percent
         print(
-            f"{label:9s} {lv.rooms:5d} {lv.failed_rooms:6d} {_ms(lv.v2v['p50']):>6s}ms "
+            f"{label:18s} {lv.rooms:5d} {lv.failed_rooms:6d} {_ms(lv.v2v['p50']):>6s}ms "
             f"{_ms(p95):>5s}ms {vs:>12s} {_ms(lv.job_start['p95']):>8s}ms "
             f"{c['machine']:12.0f}% {c['worker']:5.0f}% {c['users']:4.0f}% "
             f"{c['livekit-server']:5.0f}% {lv.job_processes:5d}  {extra}"
@@ -193,10 +213,13 @@ def main() -> None:
     parser.add_argument("--executor", nargs="+", default=["process", "thread"],
                         choices=["process", "thread"])  # fmt: skip
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--pipeline", nargs="+", default=["realtime"],
+                        choices=["realtime", "offline"])  # fmt: skip
     parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/load.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    levels = asyncio.run(measure(args.executor, args.workers, args.rooms, args.turns, log_dir))
+    arms = [Arm(p, e, n) for p in args.pipeline for e in args.executor for n in args.workers]
+    levels = asyncio.run(measure(arms, args.rooms, args.turns, log_dir))
     print_table(levels)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([lv.model_dump() for lv in levels], indent=2))
