@@ -8,12 +8,12 @@ pipeline (``realtime``: that fake; ``offline``: the embedded cascade, Whisper, S
 espeak-ng on these cores), job executor (``PARLEY_JOB_EXECUTOR``) and worker count, that many
 Parley workers (several share the rooms through LiveKit's dispatcher, by the load each
 reports). For each level, that many rooms are opened at once, each with one user; when every
-agent listens, all users speak real recordings at the same time, ``--turns`` times. The users are one Go process
-(testkit/loadgen: pion, Opus encoded once), so they take little of the cores the workers
-need. Prints per level the client-observed v2v p50/p95, the job start (dispatch → the agent
-listening), failed rooms, the CPU of the workers (their processes together), of the users
-(the load generator) and of livekit-server, and the workers' proportional memory (PSS), per
-room beyond the first level's; writes JSON. Levels run in order on the same workers; each
+agent listens, all users speak real recordings at the same time, ``--turns`` times. The users
+are one Go process (testkit/loadgen: pion, Opus encoded once), so they take little of the cores
+the workers need. Prints per level the client-observed v2v p50/p95, the job start (dispatch →
+the agent listening), failed rooms, the CPU of the workers (their processes together), of the
+users (the load generator) and of livekit-server, and the workers' proportional memory (PSS),
+per room beyond the first level's; writes JSON. Levels run in order on the same workers; each
 level's rooms are deleted before the next.
 Targets: 25 realtime rooms with v2v p95 at most 25 % above the 1-room level, 0 failed rooms,
 ≤ 80 MB PSS per room beyond the first; the most offline rooms that hold v2v p95 ≤ 2 s.
@@ -46,6 +46,10 @@ from stack.worker import WorkerProcess, start_worker, worker_env
 
 from .latency import REALTIME
 from .offline_v2v import percentiles
+
+ANSWER_S = 60.0
+"""How long a user waits for the agent to listen, to answer, or to finish its answer: a room
+that waits longer has failed."""
 
 Pipeline = Literal["realtime", "offline"]
 CONFIGS: dict[Pipeline, dict[str, Any]] = {
@@ -103,7 +107,9 @@ async def measure_level(
     wavs = [clip(name) for name in CLIPS]
     log = log_dir / f"loadgen-{arm.pipeline}-{arm.executor}-{arm.workers}-{rooms}.log"
     config = CONFIGS[arm.pipeline]
-    users = await start_users(server, workers[0].agent_name, config, rooms, turns, wavs, log)
+    users = await start_users(
+        server, workers[0].agent_name, config, rooms, turns, wavs, log, timeout_s=ANSWER_S
+    )
     try:
         marks = _cpu(workers, users.pid, server)
         started = time.monotonic()

@@ -26,8 +26,8 @@ import (
 	"sync"
 	"time"
 
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"gopkg.in/hraban/opus.v2"
@@ -78,7 +78,6 @@ type user struct {
 	say    chan utterance
 	mu     sync.Mutex
 	state  string
-	states []time.Time // when each "listening" began
 	sounds []time.Time // frames louder than silence, as they arrived
 	spoke  time.Time   // the latest "speaking"
 }
@@ -125,7 +124,7 @@ func run() error {
 				fmt.Fprintf(os.Stderr, "loadgen: %s: dispatch: %v\n", u.name, err)
 				return
 			}
-			if _, err := u.waitListening(time.Time{}, timeout); err != nil {
+			if err := u.waitListening(timeout); err != nil {
 				fmt.Fprintf(os.Stderr, "loadgen: %s: %v\n", u.name, err)
 				return
 			}
@@ -151,6 +150,9 @@ func run() error {
 		return nil
 	}
 	v2v := make([][]float64, s.Rooms) // per room, per turn; -1: no answer
+	for i := range v2v {
+		v2v[i] = []float64{} // a room that never got ready has no turn
+	}
 	for turn := 0; turn < s.Turns; turn++ {
 		for i, u := range users {
 			if ready[i] < 0 {
@@ -267,10 +269,7 @@ func (u *user) setState(state string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.state = state
-	switch state {
-	case "listening":
-		u.states = append(u.states, time.Now())
-	case "speaking":
+	if state == "speaking" {
 		u.spoke = time.Now()
 	}
 }
@@ -351,23 +350,15 @@ func (u *user) poll(what string, timeout time.Duration, check func() bool) error
 	}
 }
 
-// waitListening waits for the agent to listen, having begun to after ``since``.
-func (u *user) waitListening(since time.Time, timeout time.Duration) (time.Time, error) {
-	var at time.Time
-	err := u.poll("listening agent", timeout, func() bool {
-		if u.state != "listening" || len(u.states) == 0 {
-			return false
-		}
-		at = u.states[len(u.states)-1]
-		return !at.Before(since)
-	})
-	return at, err
+// waitListening waits until the agent listens.
+func (u *user) waitListening(timeout time.Duration) error {
+	return u.poll("listening agent", timeout, func() bool { return u.state == "listening" })
 }
 
 // converse says the clip once the agent listens and waits for its answer to play out; it
 // returns the voice-to-voice delay in seconds.
 func (u *user) converse(c *clip, timeout time.Duration) (float64, error) {
-	if _, err := u.waitListening(time.Time{}, timeout); err != nil {
+	if err := u.waitListening(timeout); err != nil {
 		return 0, err
 	}
 	done := make(chan time.Time, 1)
