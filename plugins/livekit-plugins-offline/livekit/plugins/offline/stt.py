@@ -54,11 +54,14 @@ no-speech >= 0.6, or log-probability < -4, or were punctuation; real single word
 down to no-speech 0.59 and log-probability -3.7 ("minute"), so faster-whisper's pairing
 (no-speech > 0.5 with log-probability < -1) is not used: it dropped "minute", "old" and
 "console". Whisper's stock phrases for silence, learnt from subtitled videos, scored like
-those words (music: "Thank you." at no-speech 0.56, log-probability -1.25); they are dropped
-when the no-speech probability is over _DOUBTED_NO_SPEECH_PROB."""
+those words (music: "Thank you." at no-speech 0.56, log-probability -1.25; "So" at no-speech
+0.30, log-probability -3.80 on one machine and under -4 on another); they are dropped when the
+no-speech probability is over _DOUBTED_NO_SPEECH_PROB or the log-probability under
+_DOUBTED_LOGPROB (the asterisk prompts saying "Thank you." score no-speech 0.12, -0.6)."""
 _DOUBTED_NO_SPEECH_PROB = 0.5
+_DOUBTED_LOGPROB = -3.0
 _STOCK_PHRASES = frozenset(
-    {"thank you", "thanks for watching", "suscribete", "gracias por ver el video"}
+    {"thank you", "thanks for watching", "so", "suscribete", "gracias por ver el video"}
 )
 _LOGPROB_FLOOR = -4.0
 """Average log-probability per token below which the words are guesses: the real prompts
@@ -238,7 +241,8 @@ def _heard(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
     """Whether Whisper's transcript is words it heard rather than ones it invented."""
     if no_speech_prob >= _NO_SPEECH_PROB or avg_logprob < _LOGPROB_FLOOR:
         return False
-    if no_speech_prob > _DOUBTED_NO_SPEECH_PROB and _plain(text) in _STOCK_PHRASES:
+    doubted = no_speech_prob > _DOUBTED_NO_SPEECH_PROB or avg_logprob < _DOUBTED_LOGPROB
+    if doubted and _plain(text) in _STOCK_PHRASES:
         return False
     return _WORD.search(text) is not None  # "." or "..." for a noise burst
 
