@@ -1,19 +1,19 @@
 """Rooms whose Parley agent vanished are dispatched again.
 
-livekit-server (1.13, open source) does not re-dispatch a job whose worker dies: the room
-keeps its people and its dispatch, and has no agent (its dispatch state still says the job
-runs). So every Parley worker looks, every half ``PARLEY_RESCUE_AFTER_S``, for rooms with
-people, a dispatch for its agent name and no agent of that name; one that stays so for
+livekit-server (1.13, open source) does not re-dispatch a job whose worker dies: the room keeps
+its people and its dispatch, and has no agent (its dispatch state still says the job runs). So
+every Parley worker looks, every half ``PARLEY_RESCUE_AFTER_S``, for rooms with people, a
+dispatch for its agent name and no agent of that name; one that stays so for
 ``PARLEY_RESCUE_AFTER_S`` is dispatched again with the same metadata. A job still starting
-looks the same (a loaded worker may take more than ``PARLEY_RESCUE_AFTER_S`` to join its agent),
-so a dispatch is rescued only once this worker saw its agent in the room (its job was handed
-out before), or once its job was handed out more than ``START_GRACE_S`` ago (a worker that
-died before its agent joined). Of several workers, the
-one whose delete of the stale dispatch succeeds (the server lets only one) creates the new
-one; the new job resumes from the room's files (a meeting's transcript: workers that rescue
-each other's meetings share ``PARLEY_DATA_DIR``). A job that ends on purpose (its room
-emptied or was deleted, an error, a drain) deletes its own dispatch first
-(:func:`forget_dispatch`), so only a killed worker or job process leaves one behind.
+looks the same (a loaded worker may take more than ``PARLEY_RESCUE_AFTER_S`` to join its
+agent), so a dispatch is rescued only once this worker saw its agent in the room (its job was
+handed out before), or once its job was handed out more than ``START_GRACE_S`` ago (a worker
+that died before its agent joined). Of several workers, the one whose delete of the stale
+dispatch succeeds (the server lets only one) creates the new one; the new job resumes from the
+room's files (a meeting's transcript: workers that rescue each other's meetings share
+``PARLEY_DATA_DIR``). A job that ends on purpose (its room emptied or was deleted, an error, a
+drain) deletes its own dispatch first (:func:`forget_dispatch`), so only a killed worker or job
+process leaves one behind.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,7 +91,8 @@ async def start_users(
     """Opens ``rooms`` rooms, each with a user and ``agent_name`` dispatched with ``metadata``;
     returns once every agent listens or timed out. User ``i`` says ``wavs[(turn + i) % n]``."""
     binary = await asyncio.to_thread(installed, "install-go-tool", "loadgen")
-    folder = Path(tempfile.mkdtemp(prefix="parley-loadgen-"))
+    folder = log.parent / f"{log.stem}.clips"  # beside its log, not left in /tmp
+    folder.mkdir(exist_ok=True)
     spec = {
         "url": server.url,
         "api_key": API_KEY,
