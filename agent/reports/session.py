@@ -164,6 +164,8 @@ class SessionRecorder:
                 "response_delay": started - stopped
                 if started and stopped and started > stopped
                 else None,
+                "user_stopped_at": stopped,
+                "spoke_at": started,
                 "interrupted": item.interrupted,
             }
         )

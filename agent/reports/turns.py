@@ -32,6 +32,12 @@ class TurnTiming(BaseModel):
     response_delay: float | None = None
     """The user's turn judged over (for realtime: the provider's speech-stopped event) → first
     agent audio frame leaves the worker."""
+    user_stopped_at: float | None = None
+    """Unix time on the worker's clock the user's speech was taken as ended (the worker's
+    VAD, or the provider's speech-stopped event)."""
+    spoke_at: float | None = None
+    """Unix time on the worker's clock the answer's first audio frame was pushed to the room:
+    a client on the same clock times its own downlink from it."""
     interrupted: bool = False
     """The user talked over this reply and it stopped before its end: its answer, if any,
     is the next turn's."""

@@ -29,9 +29,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from aiohttp import WSMsgType, web
 
-from .audio import EnergyVad, speak
+from .audio import EnergyVad, rms_dbfs, speak, voiced_span
 from .faults import LIVE, ON_CONNECT, Fault, Stage, http_answer
 from .openai_http import (
     AGENT_AUDIO_MS_PER_TOKEN,
@@ -55,6 +56,8 @@ CHUNK_MS = 100
 SPEEDUP = 1.5
 """The real service streams reply audio faster than it plays; the client paces playout."""
 MIN_COMMIT_MS = 100
+SILENT_DBFS = -50.0
+"""Reply audio under this is the silence before its first word (as a client hears it)."""
 DEFAULT_SILENCE_MS = 500
 DEFAULT_PREFIX_PADDING_MS = 300
 # the fake has no semantic model: semantic_vad's eagerness becomes a fixed silence
@@ -246,6 +249,8 @@ class _Session:
         self.items: list[_Item] = []
         self.buffer = bytearray()
         self.received_bytes = 0
+        self.voiced_at = 0.0
+        """Wall time the latest append carrying speech arrived (a bench's hop trace)."""
         self.turns = 0
         self.vad: EnergyVad | None = None
         self.vad_config: Json | None = None
@@ -378,6 +383,8 @@ class _Session:
         self.buffer += pcm
         if self.vad is None:
             return
+        if voiced_span(np.frombuffer(pcm, np.int16), SAMPLE_RATE)[1]:
+            self.voiced_at = time.time()
         for kind, at_ms in self.vad.feed(pcm):
             if kind == "speech_started":
                 await self._on_speech_started(self.vad_origin_ms + at_ms)
@@ -416,7 +423,11 @@ class _Session:
         self.speech_item_id = None
         await self._send("input_audio_buffer.speech_stopped", audio_end_ms=at_ms, item_id=item_id)
         # The end-of-turn delay this provider added: benches subtract it from voice-to-voice.
-        self._record("realtime.speech_stopped", silence_ms=self.vad.silence_ms if self.vad else 0)
+        self._record(
+            "realtime.speech_stopped",
+            silence_ms=self.vad.silence_ms if self.vad else 0,
+            voiced_at=self.voiced_at,
+        )
         if not self.buffer:
             return  # the client committed this turn itself while it was still going
         await self._commit(item_id)
@@ -736,6 +747,7 @@ class _Session:
         chunks = [pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)]
         start = asyncio.get_running_loop().time()
         sent = 0
+        heard = False
         for k, chunk in enumerate(chunks):
             if not await self._wait_until(response, start + k * CHUNK_MS / 1000 / SPEEDUP):
                 return
@@ -746,6 +758,9 @@ class _Session:
             delta = base64.b64encode(chunk).decode()
             await self._send("response.output_audio.delta", delta=delta, **response.part_ids())
             response.item.audio_ms += len(chunk) // BYTES_PER_MS
+            if not heard and rms_dbfs(np.frombuffer(chunk, np.int16)) > SILENT_DBFS:
+                heard = True  # the reply's first sound left: a bench's hop trace
+                self._record("realtime.audio_sent", response_id=response.id)
         for delta in deltas[sent:]:
             await self._send_transcript_delta(response, delta)
 

@@ -1,0 +1,248 @@
+"""Where voice-to-voice goes, hop by hop: a timestamped trace of each turn, through the real server.
+
+    scripts/bench hops [--turns 6] [--ttfb-ms 0]
+
+Starts livekit-server, the fake providers and Parley's worker; two rooms take ``--turns``
+turns each, alternating: OpenAI Realtime with the provider's turn detection, and the offline
+cascade. In each room a second participant (the probe) subscribes to the user's microphone
+through the same SFU and SDK the worker uses, so the uplink splits into the transport and the
+worker's own input path. Every process runs on this machine's one clock; the points of a turn:
+
+- the client hands its last voiced frame to WebRTC; the probe receives it;
+- realtime: the provider receives it (the fake records the append that carried it), its
+  silence timer stops the turn, it sends the first audible reply chunk;
+- cascade: the worker's end of speech (its VAD), the final transcript, the end of turn;
+- the worker pushes the answer's first frame to the room (``parley.turn``'s ``spoke_at``);
+- the client receives the first audible frame.
+
+Prints each hop's p50 and p95 and writes JSON with every turn's trace. Target (issue 20): the
+transport share (v2v − model TTFB − the end-of-turn decision) p50 ≤ 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+from pydantic import BaseModel
+
+from agent.config.defaults import OFFLINE_CASCADE
+from agent.rooms import token
+from fakes.audio import VOICE_DBFS, rms_dbfs
+from stack.fakes import FakeProviders, start_fakes
+from stack.livekit_server import API_KEY, API_SECRET, LiveKitServer, start_livekit_server
+from stack.participant import SAMPLE_RATE, Participant
+from stack.process import ROOT
+from stack.recordings import CLIPS, clip
+from stack.rooms import USER, Exchange, converse, joined_room
+from stack.worker import start_worker, worker_env
+
+from .latency import REALTIME
+from .offline_v2v import percentiles
+
+ROOMS: dict[str, dict[str, Any]] = {"realtime": REALTIME, "offline": {"pipeline": OFFLINE_CASCADE}}
+
+Hop = tuple[str, str, str]
+"""A hop's name, and the points (keys of a turn's trace) it runs from and to."""
+UPLINK: list[Hop] = [("client → SFU → subscriber", "client_voiced", "probe_voiced")]
+DOWNLINK: list[Hop] = [("room → client ear", "worker_spoke", "client_heard")]
+HOPS: dict[str, list[Hop]] = {
+    "realtime": [
+        *UPLINK,
+        ("worker input → provider", "probe_voiced", "provider_voiced"),
+        ("provider end of turn", "provider_voiced", "provider_stopped"),
+        ("provider first audio", "provider_stopped", "provider_audio"),
+        ("provider → worker → room", "provider_audio", "worker_spoke"),
+        *DOWNLINK,
+    ],
+    "offline": [
+        *UPLINK,
+        ("worker input → end of speech", "probe_voiced", "worker_speech_end"),
+        ("end of speech → transcript", "worker_speech_end", "worker_transcript"),
+        ("transcript → end of turn", "worker_transcript", "worker_turn_over"),
+        ("end of turn → first audio", "worker_turn_over", "worker_spoke"),
+        *DOWNLINK,
+    ],
+}
+DECISION: dict[str, tuple[str, str]] = {
+    "realtime": ("provider_voiced", "provider_stopped"),
+    "offline": ("worker_speech_end", "worker_turn_over"),
+}
+MODEL: dict[str, tuple[str, str]] = {
+    "realtime": ("provider_stopped", "provider_audio"),
+    "offline": ("worker_turn_over", "worker_spoke"),
+}
+"""The decision and the model's time to first audio (the provider; the cascade's LLM and TTS)
+in each pipeline: the transport share is what v2v spends outside them."""
+TRANSPORT_P50_S = 0.1
+
+
+class Probe:
+    """A participant that hears the user's microphone as the worker does, to time the SFU."""
+
+    def __init__(self) -> None:
+        self.room = rtc.Room()
+        self.voiced: list[float] = []
+        """Monotonic arrival times of the user's voiced frames."""
+        self._streams: list[asyncio.Task[None]] = []
+
+    async def join(self, url: str, jwt: str) -> None:
+        self.room.on("track_subscribed", self._on_track)
+        await self.room.connect(url, jwt)
+
+    def _on_track(self, track: rtc.Track, _: Any, who: rtc.RemoteParticipant) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO and who.identity == USER:
+            self._streams.append(asyncio.create_task(self._listen(track)))
+
+    async def _listen(self, track: rtc.Track) -> None:
+        async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
+            if rms_dbfs(np.frombuffer(event.frame.data, np.int16)) > VOICE_DBFS:
+                self.voiced.append(time.monotonic())
+
+    def last_voiced(self, before: float) -> float | None:
+        return max((t for t in self.voiced if t < before), default=None)
+
+    async def leave(self) -> None:
+        for task in self._streams:
+            task.cancel()
+        await self.room.disconnect()
+
+
+class Trace(BaseModel):
+    clip: str
+    v2v_s: float
+    points: dict[str, float]
+    """Point → seconds after the client's last voiced frame."""
+
+
+class RoomHops(BaseModel):
+    traces: list[Trace]
+    hops: dict[str, dict[str, float | None]]
+    """Hop → p50/p90/p95/mean, seconds; "v2v" and "transport" (v2v less the model's first
+    audio and the end-of-turn decision) too."""
+
+
+def _wall(monotonic: float) -> float:
+    return monotonic - time.monotonic() + time.time()
+
+
+def _points(
+    pipeline: str, user: Participant, probe: Probe, ex: Exchange, events: list[dict[str, Any]]
+) -> dict[str, float]:
+    assert user.speech_end is not None
+    end = _wall(user.speech_end)
+    heard = user.agent_sound_after(user.speech_end)
+    assert heard is not None
+    t = ex.timing
+    wall = {"client_voiced": end, "client_heard": _wall(heard), "worker_spoke": t["spoke_at"]}
+    if (voiced := probe.last_voiced(user.speech_end + 1.0)) is not None:
+        wall["probe_voiced"] = _wall(voiced)
+    if pipeline == "realtime":
+        stop = next(e for e in reversed(events) if e["kind"] == "realtime.speech_stopped")
+        audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > stop["t"])
+        wall |= {
+            "provider_voiced": stop["voiced_at"],
+            "provider_stopped": stop["t"],
+            "provider_audio": audio["t"],
+            "worker_heard_stop": t["user_stopped_at"],
+        }
+    else:
+        speech_end = t["spoke_at"] - t["e2e_latency"]
+        wall |= {
+            "worker_speech_end": speech_end,
+            "worker_transcript": speech_end + t["transcription_delay"],
+            "worker_turn_over": speech_end + t["end_of_turn_delay"],
+        }
+    return {point: at - end for point, at in wall.items()}
+
+
+def _summary(pipeline: str, traces: list[Trace]) -> dict[str, dict[str, float | None]]:
+    def span(a: str, b: str) -> list[float]:
+        return [tr.points[b] - tr.points[a] for tr in traces if a in tr.points and b in tr.points]
+
+    hops = {name: percentiles(span(a, b)) for name, a, b in HOPS[pipeline]}
+    hops["v2v"] = percentiles([tr.v2v_s for tr in traces])
+    decided, model = span(*DECISION[pipeline]), span(*MODEL[pipeline])
+    hops["transport"] = percentiles(
+        [tr.v2v_s - d - m for tr, d, m in zip(traces, decided, model, strict=True)]
+    )
+    return hops
+
+
+async def _probe(server: LiveKitServer, room: str) -> Probe:
+    probe = Probe()
+    await probe.join(server.url, token(API_KEY, API_SECRET, room, "probe", {}))
+    return probe
+
+
+async def measure(turns: int, ttfb_ms: int, log_dir: Path) -> dict[str, RoomHops]:
+    server = start_livekit_server(log_dir, isolated_ports=True)
+    fakes: FakeProviders = start_fakes(log_dir)
+    fakes.configure(ttfb_ms=ttfb_ms)
+    worker = start_worker(log_dir, worker_env(server, fakes, PARLEY_IDLE_PROCESSES="2"))
+    traces: dict[str, list[Trace]] = {pipeline: [] for pipeline in ROOMS}
+    try:
+        async with AsyncExitStack() as stack:
+            users = {
+                pipeline: await stack.enter_async_context(
+                    joined_room(server, worker.agent_name, dispatch_metadata=config, prefix="hops")
+                )
+                for pipeline, config in ROOMS.items()
+            }
+            probes: dict[str, Probe] = {}
+            for pipeline, user in users.items():
+                # after the agent took the user as its participant: the probe is never heard
+                await user.wait_for_agent_state("listening")
+                probes[pipeline] = await _probe(server, user.room.name or "")
+                stack.push_async_callback(probes[pipeline].leave)
+            for i in range(turns):
+                name = CLIPS[i % len(CLIPS)]
+                for pipeline, user in users.items():
+                    ex = await converse(user, clip(name))
+                    events = fakes.received() if pipeline == "realtime" else []
+                    points = _points(pipeline, user, probes[pipeline], ex, events)
+                    traces[pipeline].append(Trace(clip=name, v2v_s=ex.v2v_s, points=points))
+                    trace = "  ".join(f"{k}={v * 1000:.0f}" for k, v in points.items())
+                    print(f"turn {i + 1:2d} {pipeline:8s} v2v={ex.v2v_s * 1000:5.0f} ms  {trace}")
+    finally:
+        worker.stop()
+        fakes.stop()
+        server.stop()
+    return {p: RoomHops(traces=t, hops=_summary(p, t)) for p, t in traces.items()}
+
+
+def _ms(seconds: float | None) -> str:
+    return f"{'-':>6s}" if seconds is None else f"{seconds * 1000:6.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--ttfb-ms", type=int, default=0, help="the fake model's first audio")
+    parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/hops.json")
+    args = parser.parse_args()
+    log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    rooms = asyncio.run(measure(args.turns, args.ttfb_ms, log_dir))
+    for pipeline, result in rooms.items():
+        print(f"\n{pipeline}: {'hop':34s} {'p50':>6s} {'p95':>6s}  (ms)")
+        for hop, stats in result.hops.items():
+            print(f"{'':{len(pipeline) + 2}s}{hop:34s} {_ms(stats['p50'])} {_ms(stats['p95'])}")
+        p50 = result.hops["transport"]["p50"] or 0.0
+        verdict = "meets" if p50 <= TRANSPORT_P50_S else "MISSES"
+        goal = f"{TRANSPORT_P50_S * 1000:.0f} ms"
+        print(f"transport p50 {p50 * 1000:.0f} ms {verdict} the {goal} goal")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({p: r.model_dump() for p, r in rooms.items()}, indent=2))
+    print(f"JSON: {args.json}   logs: {log_dir}")
+
+
+if __name__ == "__main__":
+    main()
