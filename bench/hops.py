@@ -1,9 +1,10 @@
 """Where voice-to-voice goes, hop by hop: a timestamped trace of each turn, through the real server.
 
-    scripts/bench hops [--turns 6] [--ttfb-ms 0]
+    scripts/bench hops [--turns 6] [--ttfb-ms 0] [--rooms realtime bare offline]
 
-Starts livekit-server, the fake providers and Parley's worker; two rooms take ``--turns``
-turns each, alternating: OpenAI Realtime with the provider's turn detection, and the offline
+Starts livekit-server, the fake providers, Parley's worker and a bare livekit-agents worker
+(``bench.bare_agent``); three rooms take ``--turns`` turns each, alternating: Parley on OpenAI
+Realtime with the provider's turn detection, the bare agent on the same, and Parley's offline
 cascade. In each room a second participant (the probe) subscribes to the user's microphone
 through the same SFU and SDK the worker uses, so the uplink splits into the transport and the
 worker's own input path. Every process runs on this machine's one clock; the points of a turn:
@@ -12,11 +13,15 @@ worker's own input path. Every process runs on this machine's one clock; the poi
 - realtime: the provider receives it (the fake records the append that carried it), its
   silence timer stops the turn, it sends the first audible reply chunk;
 - cascade: the worker's end of speech (its VAD), the final transcript, the end of turn;
-- the worker pushes the answer's first frame to the room (``parley.turn``'s ``spoke_at``);
+- the worker pushes the answer's first frame to the room (``parley.turn``'s ``spoke_at``;
+  the bare agent reports none, so its last two hops are one);
 - the client receives the first audible frame.
 
-Prints each hop's p50 and p95 and writes JSON with every turn's trace. Target (issue 20): the
-transport share (v2v − model TTFB − the end-of-turn decision) p50 ≤ 100 ms.
+``--rooms``: some of them (the cascade's Whisper and model load these two cores, and the
+users' audio, paced by this process, then reaches the SFU in bursts: WebRTC's jitter buffers
+grow with them). Prints each hop's p50 and p95 and writes JSON with every turn's trace.
+Target (issue 20): the transport share (v2v − model TTFB − the end-of-turn decision) p50 ≤
+100 ms.
 """
 
 from __future__ import annotations
@@ -48,21 +53,30 @@ from stack.worker import start_worker, worker_env
 from .latency import REALTIME
 from .offline_v2v import percentiles
 
-ROOMS: dict[str, dict[str, Any]] = {"realtime": REALTIME, "offline": {"pipeline": OFFLINE_CASCADE}}
+ROOMS: dict[str, dict[str, Any] | None] = {
+    "realtime": REALTIME,
+    "bare": None,
+    "offline": {"pipeline": OFFLINE_CASCADE},
+}
+"""Room → its config (None: the bare agent's room, which reads none)."""
 
 Hop = tuple[str, str, str]
 """A hop's name, and the points (keys of a turn's trace) it runs from and to."""
 UPLINK: list[Hop] = [("client → SFU → subscriber", "client_voiced", "probe_voiced")]
 DOWNLINK: list[Hop] = [("room → client ear", "worker_spoke", "client_heard")]
+PROVIDER: list[Hop] = [
+    *UPLINK,
+    ("worker input → provider", "probe_voiced", "provider_voiced"),
+    ("provider end of turn", "provider_voiced", "provider_stopped"),
+    ("provider first audio", "provider_stopped", "provider_audio"),
+]
 HOPS: dict[str, list[Hop]] = {
     "realtime": [
-        *UPLINK,
-        ("worker input → provider", "probe_voiced", "provider_voiced"),
-        ("provider end of turn", "provider_voiced", "provider_stopped"),
-        ("provider first audio", "provider_stopped", "provider_audio"),
+        *PROVIDER,
         ("provider → worker → room", "provider_audio", "worker_spoke"),
         *DOWNLINK,
     ],
+    "bare": [*PROVIDER, ("provider → worker → client ear", "provider_audio", "client_heard")],
     "offline": [
         *UPLINK,
         ("worker input → end of speech", "probe_voiced", "worker_speech_end"),
@@ -74,10 +88,12 @@ HOPS: dict[str, list[Hop]] = {
 }
 DECISION: dict[str, tuple[str, str]] = {
     "realtime": ("provider_voiced", "provider_stopped"),
+    "bare": ("provider_voiced", "provider_stopped"),
     "offline": ("worker_speech_end", "worker_turn_over"),
 }
 MODEL: dict[str, tuple[str, str]] = {
     "realtime": ("provider_stopped", "provider_audio"),
+    "bare": ("provider_stopped", "provider_audio"),
     "offline": ("worker_turn_over", "worker_spoke"),
 }
 """The decision and the model's time to first audio (the provider; the cascade's LLM and TTS)
@@ -134,33 +150,44 @@ def _wall(monotonic: float) -> float:
     return monotonic - time.monotonic() + time.time()
 
 
+def _provider_points(events: list[dict[str, Any]]) -> dict[str, float]:
+    """The latest turn's, as the OpenAI fake recorded them (turns alternate: one at a time)."""
+    stop = next(e for e in reversed(events) if e["kind"] == "realtime.speech_stopped")
+    audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > stop["t"])
+    return {
+        "provider_voiced": stop["voiced_at"],
+        "provider_stopped": stop["t"],
+        "provider_audio": audio["t"],
+    }
+
+
+def _worker_points(timing: dict[str, Any]) -> dict[str, float]:
+    """From the room's ``parley.turn`` (none: the bare agent's)."""
+    if not timing:
+        return {}
+    points = {"worker_spoke": timing["spoke_at"]}
+    if timing.get("e2e_latency") is None:  # realtime: the provider's points say the rest
+        return points | {"worker_heard_stop": timing["user_stopped_at"]}
+    speech_end = timing["spoke_at"] - timing["e2e_latency"]
+    return points | {
+        "worker_speech_end": speech_end,
+        "worker_transcript": speech_end + timing["transcription_delay"],
+        "worker_turn_over": speech_end + timing["end_of_turn_delay"],
+    }
+
+
 def _points(
-    pipeline: str, user: Participant, probe: Probe, ex: Exchange, events: list[dict[str, Any]]
+    user: Participant, probe: Probe, ex: Exchange, events: list[dict[str, Any]]
 ) -> dict[str, float]:
     assert user.speech_end is not None
     end = _wall(user.speech_end)
     heard = user.agent_sound_after(user.speech_end)
     assert heard is not None
-    t = ex.timing
-    wall = {"client_voiced": end, "client_heard": _wall(heard), "worker_spoke": t["spoke_at"]}
+    wall = {"client_voiced": end, "client_heard": _wall(heard), **_worker_points(ex.timing)}
     if (voiced := probe.last_voiced(user.speech_end + 1.0)) is not None:
         wall["probe_voiced"] = _wall(voiced)
-    if pipeline == "realtime":
-        stop = next(e for e in reversed(events) if e["kind"] == "realtime.speech_stopped")
-        audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > stop["t"])
-        wall |= {
-            "provider_voiced": stop["voiced_at"],
-            "provider_stopped": stop["t"],
-            "provider_audio": audio["t"],
-            "worker_heard_stop": t["user_stopped_at"],
-        }
-    else:
-        speech_end = t["spoke_at"] - t["e2e_latency"]
-        wall |= {
-            "worker_speech_end": speech_end,
-            "worker_transcript": speech_end + t["transcription_delay"],
-            "worker_turn_over": speech_end + t["end_of_turn_delay"],
-        }
+    if events:
+        wall |= _provider_points(events)
     return {point: at - end for point, at in wall.items()}
 
 
@@ -183,19 +210,26 @@ async def _probe(server: LiveKitServer, room: str) -> Probe:
     return probe
 
 
-async def measure(turns: int, ttfb_ms: int, log_dir: Path) -> dict[str, RoomHops]:
+async def measure(rooms: list[str], turns: int, ttfb_ms: int, log_dir: Path) -> dict[str, RoomHops]:
     server = start_livekit_server(log_dir, isolated_ports=True)
     fakes: FakeProviders = start_fakes(log_dir)
     fakes.configure(ttfb_ms=ttfb_ms)
-    worker = start_worker(log_dir, worker_env(server, fakes, PARLEY_IDLE_PROCESSES="2"))
-    traces: dict[str, list[Trace]] = {pipeline: [] for pipeline in ROOMS}
+    env = worker_env(server, fakes, PARLEY_IDLE_PROCESSES="2")
+    parley = start_worker(log_dir, env, agent_name="parley-bench-hops")
+    bare = start_worker(log_dir, env, agent_name="bare-bench-hops", module="bench.bare_agent")
+    traces: dict[str, list[Trace]] = {pipeline: [] for pipeline in rooms}
     try:
         async with AsyncExitStack() as stack:
             users = {
                 pipeline: await stack.enter_async_context(
-                    joined_room(server, worker.agent_name, dispatch_metadata=config, prefix="hops")
+                    joined_room(
+                        server,
+                        (parley if config else bare).agent_name,
+                        dispatch_metadata=config or "",
+                        prefix="hops",
+                    )
                 )
-                for pipeline, config in ROOMS.items()
+                for pipeline, config in ((p, ROOMS[p]) for p in rooms)
             }
             probes: dict[str, Probe] = {}
             for pipeline, user in users.items():
@@ -206,14 +240,15 @@ async def measure(turns: int, ttfb_ms: int, log_dir: Path) -> dict[str, RoomHops
             for i in range(turns):
                 name = CLIPS[i % len(CLIPS)]
                 for pipeline, user in users.items():
-                    ex = await converse(user, clip(name))
-                    events = fakes.received() if pipeline == "realtime" else []
-                    points = _points(pipeline, user, probes[pipeline], ex, events)
+                    ex = await converse(user, clip(name), reports=ROOMS[pipeline] is not None)
+                    events = [] if pipeline == "offline" else fakes.received()
+                    points = _points(user, probes[pipeline], ex, events)
                     traces[pipeline].append(Trace(clip=name, v2v_s=ex.v2v_s, points=points))
                     trace = "  ".join(f"{k}={v * 1000:.0f}" for k, v in points.items())
                     print(f"turn {i + 1:2d} {pipeline:8s} v2v={ex.v2v_s * 1000:5.0f} ms  {trace}")
     finally:
-        worker.stop()
+        parley.stop()
+        bare.stop()
         fakes.stop()
         server.stop()
     return {p: RoomHops(traces=t, hops=_summary(p, t)) for p, t in traces.items()}
@@ -226,11 +261,12 @@ def _ms(seconds: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--rooms", nargs="+", choices=list(ROOMS), default=list(ROOMS))
     parser.add_argument("--ttfb-ms", type=int, default=0, help="the fake model's first audio")
     parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/hops.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    rooms = asyncio.run(measure(args.turns, args.ttfb_ms, log_dir))
+    rooms = asyncio.run(measure(args.rooms, args.turns, args.ttfb_ms, log_dir))
     for pipeline, result in rooms.items():
         print(f"\n{pipeline}: {'hop':34s} {'p50':>6s} {'p95':>6s}  (ms)")
         for hop, stats in result.hops.items():

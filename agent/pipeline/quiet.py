@@ -11,6 +11,10 @@ a turn). Gemini Live has no such question, so a Gemini session quiet for ``STALL
 ``PROBE_S`` is restarted straight away; its resumption handle keeps the conversation. A socket
 replaced this way goes the plugin's reconnect path, as a dropped one does: the turn in progress
 is lost, the session's ``error`` event reports it, and the next turn is answered.
+
+The OpenAI session also sends each frame of the user's audio as it comes from the room, not in
+the plugin's 100 ms chunks: the last word of a turn waited up to twice a frame for its chunk to
+fill before the provider heard it (``scripts/bench hops``). Gemini's plugin already sends 50 ms.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 import aiohttp
 from google.genai import types
 from livekit import rtc
-from livekit.agents import APIConnectionError, utils
+from livekit.agents import APIConnectionError, room_io, utils
 from livekit.agents import vad as vad_
 from livekit.plugins import google, openai
 from livekit.plugins.google.realtime import realtime_api as gemini
@@ -137,6 +141,11 @@ class OpenAIRealtime(openai.realtime.RealtimeModel):
 class _OpenAISession(openai.realtime.RealtimeSession):
     def __init__(self, model: OpenAIRealtime, *, turn_detection_disabled: bool) -> None:
         super().__init__(model, turn_detection_disabled=turn_detection_disabled)
+        rate = openai.realtime.realtime_model.SAMPLE_RATE
+        frame = rate * room_io.AudioInputOptions.frame_size_ms // 1000  # the room's input frame
+        self._bstream = utils.audio.AudioByteStream(
+            rate, openai.realtime.realtime_model.NUM_CHANNELS, samples_per_channel=frame
+        )
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self.watch = TurnWatch(model.vad, model.stall_s, self._ask, self._close_socket)
         self.on("openai_server_event_received", self._said)
