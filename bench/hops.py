@@ -1,17 +1,20 @@
 """Where voice-to-voice goes, hop by hop: a timestamped trace of each turn, through the real server.
 
-    scripts/bench hops [--turns 6] [--ttfb-ms 0] [--rooms realtime bare offline]
+    scripts/bench hops [--turns 6] [--ttfb-ms 0] [--rooms realtime local bare offline]
 
 Starts livekit-server, the fake providers, Parley's worker and a bare livekit-agents worker
-(``bench.bare_agent``); three rooms take ``--turns`` turns each, alternating: Parley on OpenAI
-Realtime with the provider's turn detection, the bare agent on the same, and Parley's offline
-cascade. In each room a second participant (the probe) subscribes to the user's microphone
-through the same SFU and SDK the worker uses, so the uplink splits into the transport and the
-worker's own input path. Every process runs on this machine's one clock; the points of a turn:
+(``bench.bare_agent``); four rooms take ``--turns`` turns each, alternating: Parley on OpenAI
+Realtime with the provider's turn detection (``realtime``) and with its own (``local``:
+``turn_taking.detection: local``, the ``conversation`` preset), the bare agent with the
+provider's, and Parley's offline cascade. In each room a second participant (the probe)
+subscribes to the user's microphone through the same SFU and SDK the worker uses, so the
+uplink splits into the transport and the worker's own input path. Every process runs on this
+machine's one clock; the points of a turn:
 
 - the client hands its last voiced frame to WebRTC; the probe receives it;
 - realtime: the provider receives it (the fake records the append that carried it), its
-  silence timer stops the turn, it sends the first audible reply chunk;
+  silence timer stops the turn (``local``: the worker's commit arrives), it sends the first
+  audible reply chunk;
 - cascade: the worker's end of speech (its VAD), the final transcript, the end of turn;
 - the worker pushes the answer's first frame to the room (``parley.turn``'s ``spoke_at``;
   the bare agent reports none, so its last two hops are one);
@@ -50,11 +53,12 @@ from stack.recordings import CLIPS, clip
 from stack.rooms import USER, Exchange, converse, joined_room
 from stack.worker import start_worker, worker_env
 
-from .latency import REALTIME
+from .latency import LOCAL, REALTIME
 from .offline_v2v import percentiles
 
 ROOMS: dict[str, dict[str, Any] | None] = {
     "realtime": REALTIME,
+    "local": LOCAL,
     "bare": None,
     "offline": {"pipeline": OFFLINE_CASCADE},
 }
@@ -76,6 +80,14 @@ HOPS: dict[str, list[Hop]] = {
         ("provider → worker → room", "provider_audio", "worker_spoke"),
         *DOWNLINK,
     ],
+    "local": [
+        *UPLINK,
+        ("worker input → provider", "probe_voiced", "provider_voiced"),
+        ("the worker's end of turn → commit", "provider_voiced", "provider_committed"),
+        ("provider first audio", "provider_committed", "provider_audio"),
+        ("provider → worker → room", "provider_audio", "worker_spoke"),
+        *DOWNLINK,
+    ],
     "bare": [*PROVIDER, ("provider → worker → client ear", "provider_audio", "client_heard")],
     "offline": [
         *UPLINK,
@@ -88,11 +100,13 @@ HOPS: dict[str, list[Hop]] = {
 }
 DECISION: dict[str, tuple[str, str]] = {
     "realtime": ("provider_voiced", "provider_stopped"),
+    "local": ("provider_voiced", "provider_committed"),
     "bare": ("provider_voiced", "provider_stopped"),
     "offline": ("worker_speech_end", "worker_turn_over"),
 }
 MODEL: dict[str, tuple[str, str]] = {
     "realtime": ("provider_stopped", "provider_audio"),
+    "local": ("provider_committed", "provider_audio"),
     "bare": ("provider_stopped", "provider_audio"),
     "offline": ("worker_turn_over", "worker_spoke"),
 }
@@ -151,14 +165,19 @@ def _wall(monotonic: float) -> float:
 
 
 def _provider_points(events: list[dict[str, Any]]) -> dict[str, float]:
-    """The latest turn's, as the OpenAI fake recorded them (turns alternate: one at a time)."""
-    stop = next(e for e in reversed(events) if e["kind"] == "realtime.speech_stopped")
-    audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > stop["t"])
+    """The latest turn's, as the OpenAI fake recorded them (turns alternate: one at a time):
+    its own end of turn, or the worker's commit."""
+    end = next(e for e in reversed(events) if e["kind"] in ENDS)
+    audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > end["t"])
     return {
-        "provider_voiced": stop["voiced_at"],
-        "provider_stopped": stop["t"],
+        "provider_voiced": end["voiced_at"],
+        ENDS[end["kind"]]: end["t"],
         "provider_audio": audio["t"],
     }
+
+
+ENDS = {"realtime.speech_stopped": "provider_stopped", "realtime.commit": "provider_committed"}
+"""The fake's event that ends a user turn → its point in the trace."""
 
 
 def _worker_points(timing: dict[str, Any]) -> dict[str, float]:
@@ -166,14 +185,17 @@ def _worker_points(timing: dict[str, Any]) -> dict[str, float]:
     if not timing:
         return {}
     points = {"worker_spoke": timing["spoke_at"]}
-    if timing.get("e2e_latency") is None:  # realtime: the provider's points say the rest
+    if timing.get("e2e_latency") is None:  # the provider ended the turn: its points say it
         return points | {"worker_heard_stop": timing["user_stopped_at"]}
     speech_end = timing["spoke_at"] - timing["e2e_latency"]
-    return points | {
-        "worker_speech_end": speech_end,
-        "worker_transcript": speech_end + timing["transcription_delay"],
-        "worker_turn_over": speech_end + timing["end_of_turn_delay"],
-    }
+    points["worker_speech_end"] = speech_end
+    for point, delay in (
+        ("worker_transcript", "transcription_delay"),
+        ("worker_turn_over", "end_of_turn_delay"),
+    ):
+        if timing.get(delay) is not None:  # a realtime room has no transcript of its own
+            points[point] = speech_end + timing[delay]
+    return points
 
 
 def _points(

@@ -381,10 +381,10 @@ class _Session:
         pcm = base64.b64decode(event.get("audio", ""))
         self.received_bytes += len(pcm)
         self.buffer += pcm
-        if self.vad is None:
-            return
         if voiced_span(np.frombuffer(pcm, np.int16), SAMPLE_RATE)[1]:
             self.voiced_at = time.time()
+        if self.vad is None:
+            return
         for kind, at_ms in self.vad.feed(pcm):
             if kind == "speech_started":
                 await self._on_speech_started(self.vad_origin_ms + at_ms)
@@ -445,6 +445,7 @@ class _Session:
                 event,
             )
             return
+        self._record("realtime.commit", voiced_at=self.voiced_at)  # the client ended the turn
         await self._commit(self.speech_item_id or new_id("item"))
         self.speech_item_id = None
 
