@@ -42,12 +42,16 @@ def realtime_model(
     p: RealtimePipeline, config: RoomConfig, local_turns: bool = False
 ) -> llm.RealtimeModel:
     """``local_turns``: the session's own VAD and end-of-turn model end the user's turns.
-    OpenAI's plugin turns its server VAD off itself once the session has a turn detector;
+    OpenAI's plugin turns its server VAD off itself once the session has a turn detector, and
+    the answer starts early unless the preset's ``preemptive`` is off (:mod:`.early`);
     Gemini's must be built with automatic activity detection off (the plugin then sends
     ``activityStart`` / ``activityEnd`` on the session's word)."""
     if p.provider == "openai":
         return quiet.OpenAIRealtime(
-            offline.segmenter_vad(), model=p.model or "gpt-realtime", voice=p.voice or "marin"
+            offline.segmenter_vad(),
+            early=local_turns and listening(config.turn_taking).preemptive != "off",
+            model=p.model or "gpt-realtime",
+            voice=p.voice or "marin",
         )
     manual = genai_types.RealtimeInputConfig(
         automatic_activity_detection=genai_types.AutomaticActivityDetection(disabled=True)

@@ -23,16 +23,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from google.genai import types
 from livekit import rtc
 from livekit.agents import APIConnectionError, room_io, utils
 from livekit.agents import vad as vad_
+from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.plugins import google, openai
 from livekit.plugins.google.realtime import realtime_api as gemini
 
+from .early import EarlyReplies, HeldSocket
 from .stalls import STALL_S
 
 logger = logging.getLogger("parley.pipeline")
@@ -57,8 +59,11 @@ class TurnWatch:
         stall_s: float,
         probe: Callable[[], None],
         replace: Callable[[], Awaitable[None]],
+        speech: Callable[[bool], None] | None = None,
     ) -> None:
+        """``speech`` hears the VAD's start (True) and end of the user's speech."""
         self.stall_s, self._probe, self._replace = stall_s, probe, replace
+        self._speech = speech
         self._open = self._speaking = self._probed = False
         self._due: float | None = None
         """When the provider must have said something."""
@@ -99,6 +104,8 @@ class TurnWatch:
                 else:
                     continue
                 self._arm()
+                if self._speech is not None:
+                    self._speech(self._speaking)
 
         listening = asyncio.create_task(listen())
         try:
@@ -127,10 +134,16 @@ class OpenAIRealtime(openai.realtime.RealtimeModel):
     """livekit-plugins-openai's RealtimeModel whose sessions are watched; it keeps the
     plugin's label."""
 
-    def __init__(self, vad: vad_.VAD, stall_s: float = STALL_S, **options: Any) -> None:
+    def __init__(
+        self, vad: vad_.VAD, stall_s: float = STALL_S, early: bool = False, **options: Any
+    ) -> None:
+        """``early``: where the worker ends the turns, start the answer early
+        (:mod:`.early`)."""
         super().__init__(**options)
         self._label = f"{openai.realtime.RealtimeModel.__module__}.RealtimeModel"
-        self.vad, self.stall_s = vad, stall_s
+        self.vad, self.stall_s, self.early = vad, stall_s, early
+        self.discarded: list[RealtimeModelMetrics] = []
+        """The usage of each early answer thrown away (the user went on)."""
 
     def session(self, *, turn_detection_disabled: bool = False) -> openai.realtime.RealtimeSession:
         sess = _OpenAISession(self, turn_detection_disabled=turn_detection_disabled)
@@ -146,14 +159,33 @@ class _OpenAISession(openai.realtime.RealtimeSession):
         self._bstream = utils.audio.AudioByteStream(
             rate, openai.realtime.realtime_model.NUM_CHANNELS, samples_per_channel=frame
         )
-        self._socket: aiohttp.ClientWebSocketResponse | None = None
-        self.watch = TurnWatch(model.vad, model.stall_s, self._ask, self._close_socket)
+        self._socket: aiohttp.ClientWebSocketResponse | HeldSocket | None = None
+        self.early: EarlyReplies | None = None
+        if model.early and turn_detection_disabled:
+            self.early = EarlyReplies(self, super().send_event, self._discard)
+        speech = self.early.speech if self.early is not None else None
+        self.watch = TurnWatch(model.vad, model.stall_s, self._ask, self._close_socket, speech)
         self.on("openai_server_event_received", self._said)
+        self._model = model
 
     async def _create_ws_conn(self) -> aiohttp.ClientWebSocketResponse:
-        self._socket = await super()._create_ws_conn()
+        ws = await super()._create_ws_conn()
+        # the early answers' events wait in front of the plugin's reader
+        self._socket = ws if self.early is None else self.early.socket(ws)
         self.watch.connected()
-        return self._socket
+        return cast(aiohttp.ClientWebSocketResponse, self._socket)
+
+    def send_event(self, event: Any) -> None:
+        if self.early is None or self.early.sends(event):
+            super().send_event(event)
+
+    def commit_audio(self) -> None:
+        if self.early is None or not self.early.commit():
+            super().commit_audio()
+
+    def _discard(self, usage: RealtimeModelMetrics) -> None:
+        self._model.discarded.append(usage)
+        self.emit("metrics_collected", usage)  # billed like any response
 
     def push_audio(self, frame: rtc.AudioFrame) -> None:
         super().push_audio(frame)

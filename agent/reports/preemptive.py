@@ -1,16 +1,20 @@
-"""What starting the answer early cost: replies livekit-agents generated before the user's
-turn was judged over, then threw away because the user went on (preemptive generation).
+"""What starting the answer early cost: replies generated before the user's turn was judged
+over, then thrown away because the user went on (livekit-agents' preemptive generation in a
+cascade, :mod:`agent.pipeline.early` in a realtime room whose turns the worker ends).
 
 An observer. Every reply is a speech handle (``speech_created``); a preemptive one that is
 adopted gets scheduled and played, a discarded one ends without ever being scheduled. The
 metrics livekit-agents emits for each request carry the handle's id, so the discarded
 replies' tokens (and voice, with ``preemptive: llm-tts``) are priced like any other usage.
 They are already part of the session's total: this says how much of it was spent early.
+A realtime room's early answers are one response each, their usage what the provider reported
+when it ended them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from livekit.agents import AgentSession, metrics
 from livekit.agents.metrics.usage import ModelUsageCollector
@@ -56,14 +60,41 @@ class PreemptiveTally:
             self._metrics[speech_id].append(ev.metrics)
 
     def result(self, duration_s: float) -> Preemptive:
-        usage = ModelUsageCollector()
         requests = [m for sid in self._discarded for m in self._metrics.get(sid, [])]
-        for m in requests:
-            usage.collect(m)
         llm = [m for m in requests if isinstance(m, metrics.LLMMetrics)]
-        return Preemptive(
-            discarded_replies=len(self._discarded),
-            llm_requests=len(llm),
-            unreported_requests=sum(m.prompt_tokens == 0 for m in llm),
-            cost=session_cost(usage.flatten(), self._config, duration_s),
+        unreported = sum(m.prompt_tokens == 0 for m in llm)
+        return _priced(
+            len(self._discarded), requests, len(llm), unreported, self._config, duration_s
         )
+
+
+class EarlyTally:
+    """A realtime room's early answers: ``discarded`` is the model's list, filled as it
+    throws them away."""
+
+    def __init__(self, discarded: list[metrics.RealtimeModelMetrics], config: RoomConfig) -> None:
+        self._discarded, self._config = discarded, config
+
+    def result(self, duration_s: float) -> Preemptive:
+        d = self._discarded
+        unreported = sum(m.input_tokens == 0 for m in d)
+        return _priced(len(d), d, len(d), unreported, self._config, duration_s)
+
+
+def _priced(
+    replies: int,
+    requests: Sequence[metrics.AgentMetrics],
+    llm_requests: int,
+    unreported: int,
+    config: RoomConfig,
+    duration_s: float,
+) -> Preemptive:
+    usage = ModelUsageCollector()
+    for m in requests:
+        usage.collect(m)
+    return Preemptive(
+        discarded_replies=replies,
+        llm_requests=llm_requests,
+        unreported_requests=unreported,
+        cost=session_cost(usage.flatten(), config, duration_s),
+    )

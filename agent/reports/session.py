@@ -30,10 +30,11 @@ from pydantic import BaseModel
 from .. import protocol
 from ..background import spawn
 from ..config.models import CascadePipeline, RoomConfig
+from ..pipeline.quiet import OpenAIRealtime
 from ..privacy import scrub
 from . import metrics as prom
 from .cost import Cost, Usage, session_cost
-from .preemptive import Preemptive, PreemptiveTally
+from .preemptive import EarlyTally, Preemptive, PreemptiveTally
 from .publish import publish
 from .turns import TurnTiming
 
@@ -103,11 +104,13 @@ class SessionRecorder:
         """The user's turn waiting for the agent's answer."""
         self._user_stopped_at: float | None = None
         self._model_ttfb: float | None = None
-        self._preemptive: PreemptiveTally | None = None
+        self._preemptive: PreemptiveTally | EarlyTally | None = None
         if session is None:
             return
         if isinstance(config.pipeline, CascadePipeline):
             self._preemptive = PreemptiveTally(session, config)
+        elif isinstance(session.llm, OpenAIRealtime) and session.llm.early:
+            self._preemptive = EarlyTally(session.llm.discarded, config)
         session.on("conversation_item_added", self._on_item)
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)

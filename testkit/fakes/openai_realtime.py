@@ -450,6 +450,7 @@ class _Session:
         self.speech_item_id = None
 
     async def _on_clear(self, _: Json) -> None:
+        self._record("realtime.clear", ms=len(self.buffer) // BYTES_PER_MS)
         self.buffer.clear()
         await self._send("input_audio_buffer.cleared")
 

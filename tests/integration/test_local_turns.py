@@ -1,9 +1,12 @@
 """A realtime room whose turns the worker ends itself (``turn_taking.detection: local``),
 through the real server: the provider's own turn detection is off, the worker commits the
-user's audio and asks for the answer, and the answer is heard."""
+user's audio and asks for the answer, and the answer is heard. On OpenAI the answer starts
+early, at the VAD's first short silence: it is the reply, or, when the user goes on, it is
+cancelled unheard and priced in the session report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,8 @@ import pytest
 
 from stack.fakes import FakeProviders
 from stack.livekit_server import LiveKitServer
+from stack.participant import wait_for
+from stack.recordings import clip, paused
 from stack.rooms import converse, joined_room
 from stack.worker import WorkerProcess
 
@@ -59,3 +64,36 @@ async def test_the_worker_ends_a_realtime_turn_and_the_answer_is_heard(
     assert _turns_the_provider_ended(provider, received) == 0, received
     assert _turns_the_worker_ended(provider, received) >= 1, received
     assert exchange.v2v_s < 5.0
+    if provider == "openai":  # the early answer was the reply: one response, asked for once,
+        # and what was heard after it started (silence) cleared at the worker's end of turn
+        kinds = [e["kind"] for e in received if e["kind"].startswith("realtime.")]
+        replies = [e for e in received if e["kind"] == "realtime.turn"]
+        assert [(r["trigger"], r["status"]) for r in replies] == [("client", "completed")]
+        assert kinds.count("realtime.commit") == 1 and "realtime.clear" in kinds, kinds
+        assert kinds.index("realtime.commit") < kinds.index("realtime.clear"), kinds
+
+
+async def test_an_early_answer_the_user_talks_on_from_is_thrown_away(
+    livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess, recording: Path
+) -> None:
+    """A 0.45 s pause: long enough for the VAD's short silence (0.3 s), shorter than the
+    session's (0.55 s) that the end of turn waits for."""
+    before = len(fakes.received())
+    async with joined_room(
+        livekit_server, worker.agent_name, dispatch_metadata=_local_room("openai"),
+        prefix="early-openai",
+    ) as user:  # fmt: skip
+        reports = user.watch("parley.report")
+        await converse(user, paused(recording, 0.45, clip("agent-pass")), reports=False)
+
+        def thrown_away() -> list[dict[str, Any]]:
+            sent = [json.loads(t.text) for t in reports if t.text]
+            return [r["preemptive"] for r in sent if (r.get("preemptive") or {}).get("discarded_replies")]  # noqa: E501  # fmt: skip
+
+        await wait_for(thrown_away, "a discarded early answer in parley.report")
+        early = thrown_away()[-1]
+    received = [e for e in fakes.received()[before:] if e["provider"] == "openai"]
+    replies = [(r["trigger"], r["status"]) for r in received if r["kind"] == "realtime.turn"]
+    assert len(replies) >= 2 and replies[-1] == ("client", "completed"), replies
+    assert early["llm_requests"] == early["discarded_replies"], early
+    assert early["cost"]["total_dollars"] > 0, early
