@@ -50,7 +50,10 @@ class _Early:
     done_event: Json | None = None
     stale: bool = False
     adopted_as: str | None = None
-    """The worker's own ``response.create`` it answers, once taken over."""
+    """The id of the worker's own ``response.create`` it answers, once taken over."""
+    request: Any = None
+    """That request, sent as it is should the provider refuse the early one."""
+    failed: bool = False
 
 
 class HeldSocket:
@@ -143,12 +146,8 @@ class EarlyReplies:
         early = _Early(utils.shortuuid("early_response_"))
         self._by_client[early.client_id] = early
         self.pending = early
-        self._send(
-            {
-                "type": "response.create",
-                "response": {"metadata": {"client_event_id": early.client_id}},
-            }
-        )
+        response = {"metadata": {"client_event_id": early.client_id}}
+        self._send({"type": "response.create", "event_id": early.client_id, "response": response})
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -174,7 +173,11 @@ class EarlyReplies:
                 self._drop(self.pending)
             return True
         early = self.pending
+        if early is not None and early.failed:
+            self.pending = None
+            return True
         if early is not None and _plain(ev.get("response") or {}):
+            early.request = event
             self._adopt(early, str(ev.get("event_id")))
             return False
         if early is not None:
@@ -213,6 +216,9 @@ class EarlyReplies:
             return True  # nothing early in flight: not even parsed
         event: Json = json.loads(msg.data)
         kind = event.get("type", "")
+        if kind == "error" and (early := self._refused(event)) is not None:
+            self._failed(early, event)
+            return False
         early = self._owner(event, kind)
         if early is None:
             return not self._ours_echo(event, kind)
@@ -250,6 +256,18 @@ class EarlyReplies:
         if kind.startswith("conversation.item.") and kind != "conversation.item.deleted":
             return self._by_item.get(str((event.get("item") or {}).get("id")))
         return None
+
+    def _refused(self, event: Json) -> _Early | None:
+        return self._by_client.get(str((event.get("error") or {}).get("event_id")))
+
+    def _failed(self, early: _Early, error: Json) -> None:
+        """The provider refused the early request (one response at a time, say): the turn's
+        audio is committed all the same, and the worker's own request goes out as it was."""
+        logger.info("early reply refused: %s", (error.get("error") or {}).get("code"))
+        self._forget(early)
+        early.failed = True
+        if early.adopted_as is not None:
+            self._raw_send(early.request)
 
     def _ours_echo(self, event: Json, kind: str) -> bool:
         """The answer to a cancel or delete sent here: the plugin never knew those items."""
@@ -307,7 +325,7 @@ class EarlyReplies:
         self._socket.release([msg])
 
     def _send(self, event: Json) -> None:
-        event["event_id"] = utils.shortuuid("early_")
+        event.setdefault("event_id", utils.shortuuid("early_"))
         if event["type"] != "response.create":
             self._ours[event["event_id"]] = time.monotonic() + OURS_S
         self._raw_send(event)

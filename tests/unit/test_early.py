@@ -188,3 +188,21 @@ async def test_nothing_starts_early_while_the_agent_answers_or_on_too_little_aud
     s.early.speech(started=False)
     assert s.sent == []
     await held.close()
+
+
+async def test_a_refused_early_request_leaves_the_reply_to_the_worker() -> None:
+    s, socket = _Session(), _Socket()
+    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
+    s._pushed_duration_s = 1.2
+    s.early.speech(started=False)
+    early_id = s.sent[1]["event_id"]
+    s.commit_audio()
+    request = {"type": "response.create", "event_id": "response_create_5", "response": {}}
+    s.send_event(request)
+    assert s.sent[-1]["type"] == "input_audio_buffer.clear"
+    refusal = {"code": "conversation_already_has_active_response", "event_id": early_id}
+    socket.server("error", error=refusal)
+    socket.server("rate_limits.updated")
+    assert [e["type"] for e in await _read(held, 1)] == ["rate_limits.updated"]
+    assert s.sent[-1] == request, "asked for as the worker asked"
+    await held.close()
