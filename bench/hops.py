@@ -13,8 +13,9 @@ machine's one clock; the points of a turn:
 
 - the client hands its last voiced frame to WebRTC; the probe receives it;
 - realtime: the provider receives it (the fake records the append that carried it), its
-  silence timer stops the turn (``local``: the worker's commit arrives), it sends the first
-  audible reply chunk;
+  silence timer stops the turn (``local``: the worker's early commit arrives at a short
+  silence, and its clear at the end of turn, when the answer is taken over), it sends the
+  first audible reply chunk;
 - cascade: the worker's end of speech (its VAD), the final transcript, the end of turn;
 - the worker pushes the answer's first frame to the room (``parley.turn``'s ``spoke_at``;
   the bare agent reports none, so its last two hops are one);
@@ -83,9 +84,10 @@ HOPS: dict[str, list[Hop]] = {
     "local": [
         *UPLINK,
         ("worker input → provider", "probe_voiced", "provider_voiced"),
-        ("the worker's end of turn → commit", "provider_voiced", "provider_committed"),
-        ("provider first audio", "provider_committed", "provider_audio"),
-        ("provider → worker → room", "provider_audio", "worker_spoke"),
+        ("→ the early answer's commit", "provider_voiced", "provider_committed"),
+        ("commit → provider first audio", "provider_committed", "provider_audio"),
+        ("→ the worker's end of turn", "provider_voiced", "provider_cleared"),
+        ("answer taken over → room", "provider_released", "worker_spoke"),
         *DOWNLINK,
     ],
     "bare": [*PROVIDER, ("provider → worker → client ear", "provider_audio", "client_heard")],
@@ -100,18 +102,19 @@ HOPS: dict[str, list[Hop]] = {
 }
 DECISION: dict[str, tuple[str, str]] = {
     "realtime": ("provider_voiced", "provider_stopped"),
-    "local": ("provider_voiced", "provider_committed"),
+    "local": ("provider_voiced", "provider_cleared"),
     "bare": ("provider_voiced", "provider_stopped"),
     "offline": ("worker_speech_end", "worker_turn_over"),
 }
 MODEL: dict[str, tuple[str, str]] = {
     "realtime": ("provider_stopped", "provider_audio"),
-    "local": ("provider_committed", "provider_audio"),
+    "local": ("provider_cleared", "provider_released"),
     "bare": ("provider_stopped", "provider_audio"),
     "offline": ("worker_turn_over", "worker_spoke"),
 }
 """The decision and the model's time to first audio (the provider; the cascade's LLM and TTS)
-in each pipeline: the transport share is what v2v spends outside them."""
+in each pipeline: the transport share is what v2v spends outside them. The local room's answer
+starts early: only what is left of the model's time at the worker's end of turn counts."""
 TRANSPORT_P50_S = 0.1
 
 
@@ -166,14 +169,21 @@ def _wall(monotonic: float) -> float:
 
 def _provider_points(events: list[dict[str, Any]]) -> dict[str, float]:
     """The latest turn's, as the OpenAI fake recorded them (turns alternate: one at a time):
-    its own end of turn, or the worker's commit."""
+    its own end of turn, or the worker's commit. An early answer (a commit before the worker's
+    end of turn) is taken over when the worker clears the silence heard since; without one the
+    commit is the end of turn."""
     end = next(e for e in reversed(events) if e["kind"] in ENDS)
     audio = next(e for e in events if e["kind"] == "realtime.audio_sent" and e["t"] > end["t"])
-    return {
+    points = {
         "provider_voiced": end["voiced_at"],
         ENDS[end["kind"]]: end["t"],
         "provider_audio": audio["t"],
     }
+    if end["kind"] == "realtime.commit":
+        clear = next((e for e in events if e["kind"] == "realtime.clear" and e["t"] > end["t"]), end)  # noqa: E501  # fmt: skip
+        points["provider_cleared"] = clear["t"]
+        points["provider_released"] = max(clear["t"], audio["t"])
+    return points
 
 
 ENDS = {"realtime.speech_stopped": "provider_stopped", "realtime.commit": "provider_committed"}

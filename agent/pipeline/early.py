@@ -68,7 +68,12 @@ class HeldSocket:
     async def _read(self) -> None:
         while True:
             msg = await self._ws.receive()
-            if msg.type != aiohttp.WSMsgType.TEXT or self._early.reads(msg):
+            try:
+                reads = msg.type != aiohttp.WSMsgType.TEXT or self._early.reads(msg)
+            except Exception:  # an event of a shape not foreseen still reaches the plugin
+                logger.exception("early reply: cannot place a server event")
+                reads = True
+            if reads:
                 self._ready.put_nowait(msg)
             if msg.type in ENDS or msg.type == aiohttp.WSMsgType.ERROR:
                 return
@@ -92,6 +97,8 @@ class HeldSocket:
             return await self._ws.close()
         finally:
             await utils.aio.cancel_and_wait(self._reading)
+            # the plugin waiting on receive() learns it is over, as from the socket itself
+            self._ready.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSED, None, None))
 
 
 class EarlyReplies:
