@@ -175,7 +175,7 @@ class EarlyReplies:
         if kind != "response.create":
             # a change to what the early response read makes it stale (the stall watch's
             # probe, a session.update with no field, changes nothing)
-            changes = kind == "conversation.item.create" or set(ev["session"]) - {"type"}
+            changes = kind == "conversation.item.create" or set(ev.get("session", {})) - {"type"}
             if self.pending is not None and changes:
                 self._drop(self.pending)
             return True
