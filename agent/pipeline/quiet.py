@@ -153,6 +153,7 @@ class OpenAIRealtime(openai.realtime.RealtimeModel):
 
 class _OpenAISession(openai.realtime.RealtimeSession):
     def __init__(self, model: OpenAIRealtime, *, turn_detection_disabled: bool) -> None:
+        self.early: EarlyReplies | None = None  # the plugin sends its first event in __init__
         super().__init__(model, turn_detection_disabled=turn_detection_disabled)
         rate = openai.realtime.realtime_model.SAMPLE_RATE
         frame = rate * room_io.AudioInputOptions.frame_size_ms // 1000  # the room's input frame
@@ -160,7 +161,6 @@ class _OpenAISession(openai.realtime.RealtimeSession):
             rate, openai.realtime.realtime_model.NUM_CHANNELS, samples_per_channel=frame
         )
         self._socket: aiohttp.ClientWebSocketResponse | HeldSocket | None = None
-        self.early: EarlyReplies | None = None
         if model.early and turn_detection_disabled:
             self.early = EarlyReplies(self, super().send_event, self._discard)
         speech = self.early.speech if self.early is not None else None
