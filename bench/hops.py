@@ -154,6 +154,9 @@ class Trace(BaseModel):
     v2v_s: float
     points: dict[str, float]
     """Point → seconds after the client's last voiced frame."""
+    thrown_away: int = 0
+    """Replies the provider cancelled during the turn (the local room's early answers the
+    user talked on from)."""
 
 
 class RoomHops(BaseModel):
@@ -272,10 +275,14 @@ async def measure(rooms: list[str], turns: int, ttfb_ms: int, log_dir: Path) -> 
             for i in range(turns):
                 name = CLIPS[i % len(CLIPS)]
                 for pipeline, user in users.items():
+                    before = len(fakes.received())
                     ex = await converse(user, clip(name), reports=ROOMS[pipeline] is not None)
                     events = [] if pipeline == "offline" else fakes.received()
                     points = _points(user, probes[pipeline], ex, events)
-                    traces[pipeline].append(Trace(clip=name, v2v_s=ex.v2v_s, points=points))
+                    cancelled = [e for e in events[before:] if e.get("status") == "cancelled"]
+                    traces[pipeline].append(
+                        Trace(clip=name, v2v_s=ex.v2v_s, points=points, thrown_away=len(cancelled))
+                    )
                     trace = "  ".join(f"{k}={v * 1000:.0f}" for k, v in points.items())
                     print(f"turn {i + 1:2d} {pipeline:8s} v2v={ex.v2v_s * 1000:5.0f} ms  {trace}")
     finally:
@@ -307,6 +314,8 @@ def main() -> None:
         verdict = "meets" if p50 <= TRANSPORT_P50_S else "MISSES"
         goal = f"{TRANSPORT_P50_S * 1000:.0f} ms"
         print(f"transport p50 {p50 * 1000:.0f} ms {verdict} the {goal} goal")
+        if thrown := sum(t.thrown_away for t in result.traces):
+            print(f"replies thrown away: {thrown} in {len(result.traces)} turns")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({p: r.model_dump() for p, r in rooms.items()}, indent=2))
     print(f"JSON: {args.json}   logs: {log_dir}")

@@ -244,7 +244,7 @@ class TurnTaking(_Strict):
         description="Cascades: start the answer on the transcript so far, before the turn is "
         "judged over (livekit-agents' preemptive generation). `llm`: the language model "
         "starts early; `llm-tts`: the voice too; `off`: both wait. OpenAI Realtime rooms with "
-        "`detection: local`: unless `off`, the answer is asked for at the first 0.3 s of "
+        "`detection: local`: unless `off`, the answer is asked for at the first 0.15 s of "
         "silence and played if the worker then ends the turn. A start that the user's "
         "next words make stale is cancelled, and what it spent is in the session report "
         "(`preemptive`); unset: the preset's.",

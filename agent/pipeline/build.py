@@ -33,6 +33,7 @@ from .adaptive_vad import room_vad
 from .completeness import EotObserver, TranscriptTail
 from .dead_air import DeadAirGuard
 from .denoise import NoiseSuppressed
+from .early import SILENCE_S
 from .endofturn import ParleyTurnDetector
 from .options import present
 from .turns import STOCK, listening, tuned, turn_values
@@ -47,9 +48,11 @@ def realtime_model(
     Gemini's must be built with automatic activity detection off (the plugin then sends
     ``activityStart`` / ``activityEnd`` on the session's word)."""
     if p.provider == "openai":
+        early = local_turns and listening(config.turn_taking).preemptive != "off"
+        heard = offline.segmenter_vad()
         return quiet.OpenAIRealtime(
-            offline.segmenter_vad(),
-            early=local_turns and listening(config.turn_taking).preemptive != "off",
+            room_vad(heard, gate=False, min_silence=SILENCE_S) if early else heard,
+            early=early,
             model=p.model or "gpt-realtime",
             voice=p.voice or "marin",
         )

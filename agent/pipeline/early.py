@@ -3,8 +3,8 @@ generation is to a cascade, for a realtime room whose turns the worker ends
 (``turn_taking.detection: local``).
 
 There the provider starts only once the end of turn is decided, so its time to first audio
-came on top of the decision. Instead, when the VAD first hears a short silence (the
-segmenter's 0.3 s, well before the end-of-turn decision), the audio so far is committed and a
+came on top of the decision. Instead, when the VAD first hears a short silence
+(``SILENCE_S``, well before the end-of-turn decision), the audio so far is committed and a
 response requested; livekit-plugins-openai does not see that response's events yet. When the
 worker ends the turn, the response becomes the reply: its events reach the plugin as the answer
 to the worker's own request, and the silence since is cleared, not committed. When the user
@@ -35,6 +35,11 @@ logger = logging.getLogger("parley.pipeline")
 
 Json = dict[str, Any]
 ENDS = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
+SILENCE_S = 0.15
+"""The silence after which the answer is asked for: the VAD hears it ≈ 0.1 s late, and the
+worker's end of turn comes ≈ 0.65 s after the last word, so a provider that takes 0.5 s to its
+first audio is ready about when the turn ends. A pause this long inside a sentence costs a
+response that is thrown away (priced in the report)."""
 OURS_S = 5.0
 """How long an error may still come for a cancel or delete sent here (it is then ours)."""
 

@@ -76,7 +76,7 @@ async def test_the_worker_ends_a_realtime_turn_and_the_answer_is_heard(
 async def test_an_early_answer_the_user_talks_on_from_is_thrown_away(
     livekit_server: LiveKitServer, fakes: FakeProviders, worker: WorkerProcess, recording: Path
 ) -> None:
-    """A 0.45 s pause: long enough for the VAD's short silence (0.3 s), shorter than the
+    """A 0.45 s pause: long enough for the early answer's silence (0.15 s), shorter than the
     session's (0.55 s) that the end of turn waits for."""
     before = len(fakes.received())
     async with joined_room(
