@@ -13,7 +13,7 @@ import aiohttp
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.plugins import openai
 
-from agent.pipeline.early import EarlyReplies
+from agent.pipeline.early import EarlyReplies, HeldSocket
 
 Json = dict[str, Any]
 
@@ -75,6 +75,15 @@ class _Session:
         return [e["type"] for e in self.sent]
 
 
+def _started() -> tuple[_Session, _Socket, HeldSocket, str]:
+    """A session whose user just paused after 1.2 s of audio: the early request is out."""
+    s, socket = _Session(), _Socket()
+    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
+    s._pushed_duration_s = 1.2
+    s.early.speech(started=False)
+    return s, socket, held, s.sent[1]["response"]["metadata"]["client_event_id"]
+
+
 async def _read(held: Any, n: int) -> list[Json]:
     return [json.loads((await asyncio.wait_for(held.receive(), 1.0)).data) for _ in range(n)]
 
@@ -92,12 +101,8 @@ def _response(socket: _Socket, response_id: str, client_id: str, *, status: str 
 
 
 async def test_an_early_answer_becomes_the_reply() -> None:
-    s, socket = _Session(), _Socket()
-    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
-    s._pushed_duration_s = 1.2
-    s.early.speech(started=False)
+    s, socket, held, early_id = _started()
     assert s.kinds() == ["input_audio_buffer.commit", "response.create"]
-    early_id = s.sent[1]["response"]["metadata"]["client_event_id"]
     _response(socket, "resp_1", early_id)
     socket.server("rate_limits.updated")
     # the answer waits; what is not its own goes on
@@ -117,11 +122,7 @@ async def test_an_early_answer_becomes_the_reply() -> None:
 
 
 async def test_an_answer_taken_over_before_the_provider_created_it() -> None:
-    s, socket = _Session(), _Socket()
-    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
-    s._pushed_duration_s = 1.2
-    s.early.speech(started=False)
-    early_id = s.sent[1]["response"]["metadata"]["client_event_id"]
+    s, socket, held, early_id = _started()
     s.commit_audio()
     s.send_event({"type": "response.create", "event_id": "response_create_2", "response": {}})
     _response(socket, "resp_2", early_id)
@@ -132,11 +133,7 @@ async def test_an_answer_taken_over_before_the_provider_created_it() -> None:
 
 
 async def test_the_user_goes_on_and_the_early_answer_is_thrown_away() -> None:
-    s, socket = _Session(), _Socket()
-    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
-    s._pushed_duration_s = 1.2
-    s.early.speech(started=False)
-    early_id = s.sent[1]["response"]["metadata"]["client_event_id"]
+    s, socket, held, early_id = _started()
     socket.server("response.created", response={"id": "resp_3", "metadata": {"client_event_id": early_id}})  # noqa: E501  # fmt: skip
     await asyncio.sleep(0.01)
     s.early.speech(started=True)  # before the worker's end of turn
@@ -164,11 +161,7 @@ async def test_the_user_goes_on_and_the_early_answer_is_thrown_away() -> None:
 
 
 async def test_a_reply_with_its_own_instructions_is_asked_for_anew() -> None:
-    s, socket = _Session(), _Socket()
-    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
-    s._pushed_duration_s = 1.2
-    s.early.speech(started=False)
-    early_id = s.sent[1]["response"]["metadata"]["client_event_id"]
+    s, socket, held, early_id = _started()
     _response(socket, "resp_4", early_id)
     await asyncio.sleep(0.01)
     s.commit_audio()
@@ -191,11 +184,8 @@ async def test_nothing_starts_early_while_the_agent_answers_or_on_too_little_aud
 
 
 async def test_a_refused_early_request_leaves_the_reply_to_the_worker() -> None:
-    s, socket = _Session(), _Socket()
-    held = s.early.socket(cast(aiohttp.ClientWebSocketResponse, socket))
-    s._pushed_duration_s = 1.2
-    s.early.speech(started=False)
-    early_id = s.sent[1]["event_id"]
+    s, socket, held, early_id = _started()
+    assert s.sent[1]["event_id"] == early_id
     s.commit_audio()
     request = {"type": "response.create", "event_id": "response_create_5", "response": {}}
     s.send_event(request)
