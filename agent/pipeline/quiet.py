@@ -15,6 +15,8 @@ is lost, the session's ``error`` event reports it, and the next turn is answered
 The OpenAI session also sends each frame of the user's audio as it comes from the room, not in
 the plugin's 100 ms chunks: the last word of a turn waited up to twice a frame for its chunk to
 fill before the provider heard it (``scripts/bench hops``). Gemini's plugin already sends 50 ms.
+Where the worker ends the turns, the same VAD starts the answer early (:mod:`.early`) and keeps
+the quiet between turns out of the commit (:mod:`.idle`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from livekit.plugins import google, openai
 from livekit.plugins.google.realtime import realtime_api as gemini
 
 from .early import EarlyReplies, HeldSocket
+from .idle import IdleTrim
 from .stalls import STALL_S
 
 logger = logging.getLogger("parley.pipeline")
@@ -154,6 +157,7 @@ class OpenAIRealtime(openai.realtime.RealtimeModel):
 class _OpenAISession(openai.realtime.RealtimeSession):
     def __init__(self, model: OpenAIRealtime, *, turn_detection_disabled: bool) -> None:
         self.early: EarlyReplies | None = None  # the plugin sends its first event in __init__
+        self.idle: IdleTrim | None = None
         super().__init__(model, turn_detection_disabled=turn_detection_disabled)
         rate = openai.realtime.realtime_model.SAMPLE_RATE
         frame = rate * room_io.AudioInputOptions.frame_size_ms // 1000  # the room's input frame
@@ -161,10 +165,13 @@ class _OpenAISession(openai.realtime.RealtimeSession):
             rate, openai.realtime.realtime_model.NUM_CHANNELS, samples_per_channel=frame
         )
         self._socket: aiohttp.ClientWebSocketResponse | HeldSocket | None = None
-        if model.early and turn_detection_disabled:
-            self.early = EarlyReplies(self, super().send_event, self._discard)
-        speech = self.early.speech if self.early is not None else None
-        self.watch = TurnWatch(model.vad, model.stall_s, self._ask, self._close_socket, speech)
+        if turn_detection_disabled:  # the worker ends the turns
+            self.idle = IdleTrim(self)
+            if model.early:
+                self.early = EarlyReplies(self, super().send_event, self._discard)
+        self.watch = TurnWatch(
+            model.vad, model.stall_s, self._ask, self._close_socket, self._speech
+        )
         self.on("openai_server_event_received", self._said)
         self._model = model
 
@@ -182,6 +189,24 @@ class _OpenAISession(openai.realtime.RealtimeSession):
     def commit_audio(self) -> None:
         if self.early is None or not self.early.commit():
             super().commit_audio()
+        if self.idle is not None:
+            self.idle.committed()
+
+    def clear_audio(self) -> None:
+        super().clear_audio()
+        if self.idle is not None:
+            self.idle.committed()
+
+    def _append_audio(self, frames: list[rtc.AudioFrame]) -> None:
+        super()._append_audio(frames)
+        if self.idle is not None:
+            self.idle.appended(frames)
+
+    def _speech(self, started: bool) -> None:
+        if started and self.idle is not None:
+            self.idle.speech_started()
+        if self.early is not None:
+            self.early.speech(started)
 
     def _discard(self, usage: RealtimeModelMetrics) -> None:
         self._model.discarded.append(usage)
