@@ -1,10 +1,11 @@
 """Many rooms on one worker: voice-to-voice p95, CPU and memory per room, through the real server.
 
     scripts/bench load [--rooms 1 8 25] [--turns 3] [--executor process thread] [--workers 1 2]
-                       [--pipeline realtime offline]
+                       [--pipeline realtime local offline]
 
 Starts livekit-server and the fake providers (OpenAI Realtime, answering at once); for each
-pipeline (``realtime``: that fake; ``offline``: the embedded cascade, Whisper, SmolLM2 and
+pipeline (``realtime``: that fake; ``local``: that fake with the worker ending the turns, its
+VAD, end-of-turn models and early answers; ``offline``: the embedded cascade, Whisper, SmolLM2 and
 espeak-ng on these cores), job executor (``PARLEY_JOB_EXECUTOR``) and worker count, that many
 Parley workers (several share the rooms through LiveKit's dispatcher, by the load each
 reports). For each level, that many rooms are opened at once, each with one user; when every
@@ -44,16 +45,17 @@ from stack.process import ROOT
 from stack.recordings import CLIPS, clip
 from stack.worker import WorkerProcess, start_worker, worker_env
 
-from .latency import REALTIME
+from .latency import LOCAL, REALTIME
 from .offline_v2v import percentiles
 
 ANSWER_S = 60.0
 """How long a user waits for the agent to listen, to answer, or to finish its answer: a room
 that waits longer has failed."""
 
-Pipeline = Literal["realtime", "offline"]
+Pipeline = Literal["realtime", "local", "offline"]
 CONFIGS: dict[Pipeline, dict[str, Any]] = {
     "realtime": REALTIME,
+    "local": LOCAL,
     "offline": {"pipeline": OFFLINE_CASCADE},
 }
 
@@ -220,7 +222,7 @@ def main() -> None:
                         choices=["process", "thread"])  # fmt: skip
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--pipeline", nargs="+", default=["realtime"],
-                        choices=["realtime", "offline"])  # fmt: skip
+                        choices=["realtime", "local", "offline"])  # fmt: skip
     parser.add_argument("--json", type=Path, default=ROOT / "artifacts/bench/load.json")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
