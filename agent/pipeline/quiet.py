@@ -173,7 +173,6 @@ class _OpenAISession(openai.realtime.RealtimeSession):
             model.vad, model.stall_s, self._ask, self._close_socket, self._speech
         )
         self.on("openai_server_event_received", self._said)
-        self._model = model
 
     async def _create_ws_conn(self) -> aiohttp.ClientWebSocketResponse:
         ws = await super()._create_ws_conn()
@@ -209,7 +208,7 @@ class _OpenAISession(openai.realtime.RealtimeSession):
             self.early.speech(started)
 
     def _discard(self, usage: RealtimeModelMetrics) -> None:
-        self._model.discarded.append(usage)
+        cast(OpenAIRealtime, self._realtime_model).discarded.append(usage)
         self.emit("metrics_collected", usage)  # billed like any response
 
     def push_audio(self, frame: rtc.AudioFrame) -> None:
