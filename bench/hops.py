@@ -189,6 +189,10 @@ def _provider_points(events: list[dict[str, Any]]) -> dict[str, float]:
     return points
 
 
+def _cancelled(event: dict[str, Any]) -> bool:
+    return event["kind"] == "realtime.turn" and event["status"] == "cancelled"
+
+
 ENDS = {"realtime.speech_stopped": "provider_stopped", "realtime.commit": "provider_committed"}
 """The fake's event that ends a user turn → its point in the trace."""
 
@@ -279,7 +283,7 @@ async def measure(rooms: list[str], turns: int, ttfb_ms: int, log_dir: Path) -> 
                     ex = await converse(user, clip(name), reports=ROOMS[pipeline] is not None)
                     events = [] if pipeline == "offline" else fakes.received()
                     points = _points(user, probes[pipeline], ex, events)
-                    cancelled = [e for e in events[before:] if e.get("status") == "cancelled"]
+                    cancelled = [e for e in events[before:] if _cancelled(e)]
                     traces[pipeline].append(
                         Trace(clip=name, v2v_s=ex.v2v_s, points=points, thrown_away=len(cancelled))
                     )

@@ -51,8 +51,8 @@ class _Early:
     response_id: str | None = None
     items: set[str] = field(default_factory=set)
     held: list[aiohttp.WSMessage] = field(default_factory=list)
-    done: bool = False
-    done_event: Json | None = None
+    done: Json | None = None
+    """The provider's ``response.done``, once it came."""
     stale: bool = False
     adopted_as: str | None = None
     """The id of the worker's own ``response.create`` it answers, once taken over."""
@@ -194,7 +194,7 @@ class EarlyReplies:
             return False
         if early is not None:
             self._drop(early)
-        if any(not e.done for e in self._by_response.values()) or any(
+        if any(e.done is None for e in self._by_response.values()) or any(
             e.response_id is None and e.stale for e in self._by_client.values()
         ):
             self._deferred.append(event)
@@ -207,23 +207,23 @@ class EarlyReplies:
         if held:
             held[0] = _answering(held[0], event_id)
             self._forget(early)
-        assert self._socket is not None
-        self._socket.release(held)
+        self._release(held)
 
     def _drop(self, early: _Early) -> None:
         self.pending, early.stale = None, True
         early.held.clear()
-        if early.response_id is not None and not early.done:
+        if early.response_id is not None and early.done is None:
             self._send({"type": "response.cancel", "response_id": early.response_id})
-        elif early.done:
-            self._thrown_away(early, early.done_event)
+        elif early.done is not None:
+            self._thrown_away(early)
 
     # -- the provider ----------------------------------------------------------------------
 
     def reads(self, msg: aiohttp.WSMessage) -> bool:
         """A server message: True when the plugin reads it now."""
-        now = time.monotonic()
-        self._ours = {k: until for k, until in self._ours.items() if until > now}
+        if self._ours:
+            now = time.monotonic()
+            self._ours = {k: until for k, until in self._ours.items() if until > now}
         if not (self._by_client or self._deleting or self._ours):
             return True  # nothing early in flight: not even parsed
         event: Json = json.loads(msg.data)
@@ -240,12 +240,12 @@ class EarlyReplies:
             self._by_item[item] = early
         if early.adopted_as is not None:  # taken over before the provider created it
             self._forget(early)
-            self._socket_release(_answering(msg, early.adopted_as))
+            self._release([_answering(msg, early.adopted_as)])
             return False
         if kind == "response.done":
-            early.done, early.done_event = True, event
+            early.done = event
             if early.stale:
-                self._thrown_away(early, event)
+                self._thrown_away(early)
         if early.stale:
             if kind == "response.created":
                 self._send({"type": "response.cancel", "response_id": early.response_id})
@@ -293,12 +293,12 @@ class EarlyReplies:
             return True
         return False
 
-    def _thrown_away(self, early: _Early, done: Json | None) -> None:
+    def _thrown_away(self, early: _Early) -> None:
         for item in early.items:
             self._deleting.add(item)
             self._send({"type": "conversation.item.delete", "item_id": item})
         self._forget(early)
-        self._discarded(self._usage(early, (done or {}).get("response") or {}))
+        self._discarded(self._usage(early, (early.done or {}).get("response") or {}))
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._session.send_event(event)  # as the plugin would have
@@ -332,9 +332,9 @@ class EarlyReplies:
         for item in early.items:
             self._by_item.pop(item, None)
 
-    def _socket_release(self, msg: aiohttp.WSMessage) -> None:
+    def _release(self, msgs: list[aiohttp.WSMessage]) -> None:
         assert self._socket is not None
-        self._socket.release([msg])
+        self._socket.release(msgs)
 
     def _send(self, event: Json) -> None:
         event.setdefault("event_id", utils.shortuuid("early_"))
