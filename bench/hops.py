@@ -190,7 +190,7 @@ def _provider_points(events: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _cancelled(event: dict[str, Any]) -> bool:
-    return event["kind"] == "realtime.turn" and event["status"] == "cancelled"
+    return event["kind"] == "realtime.turn" and event.get("status") == "cancelled"
 
 
 ENDS = {"realtime.speech_stopped": "provider_stopped", "realtime.commit": "provider_committed"}
